@@ -1,0 +1,52 @@
+# Two commands matter: `make run` and `make test`. Everything else is a step they use.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8501
+
+.PHONY: run test install index lint format bench browser clean-store
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PIP) install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Idempotent: unchanged reports are skipped, so this is cheap when the store is current.
+index: install
+	$(VENV)/bin/assistant ingest
+
+run: index
+	$(VENV)/bin/streamlit run ui/app.py --server.address $(HOST) --server.port $(PORT) --server.headless true
+
+# Debian's chromium + chromium-driver for the browser test (never a browser download).
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then \
+		SUDO=""; [ "$$(id -u)" = "0" ] || SUDO="sudo"; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
+
+test: install browser
+	$(VENV)/bin/python -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check assistant ui tests bench
+	$(VENV)/bin/ruff format --check assistant ui tests bench
+
+format: install
+	$(VENV)/bin/ruff format assistant ui tests bench
+	$(VENV)/bin/ruff check --fix assistant ui tests bench
+
+bench: index
+	$(VENV)/bin/python -m bench.run
+
+clean-store:
+	rm -rf vectorstore/chroma vectorstore/bm25 vectorstore/*.sqlite3 vectorstore/*.lock

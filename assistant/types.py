@@ -1,0 +1,105 @@
+"""Plain data records passed between pipeline stages."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class DocMeta:
+    """What we know about a report: from the catalog, or inferred from its text."""
+
+    doc_id: str
+    title: str = ""
+    subtitle: str = ""
+    region: str = ""
+    city: str = ""
+    province: str = ""
+    authors: str = ""
+    kind: str = ""
+    source: str = ""  # original file name, as escaped metadata only
+    inferred: bool = False  # True when region/title were guessed from the text
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class CleanDocument:
+    """A report after loading and cleaning: body text plus what was separated from it."""
+
+    doc_id: str
+    text: str  # cleaned body text; paragraphs separated by "\n\n"; offsets refer to this
+    meta: DocMeta
+    content_hash: str  # sha256 of the raw decoded text
+    captions: list[str] = field(default_factory=list)
+    byline: list[str] = field(default_factory=list)  # bylines, editor lines
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A unit of retrieval: whole sentences of one paragraph-run of one report."""
+
+    chunk_id: str
+    doc_id: str
+    text: str
+    region: str
+    title: str
+    section: str
+    paragraph: int
+    start: int
+    end: int
+    kind: str = "body"  # "body" or "caption"
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "chunk_id": self.chunk_id,
+            "doc_id": self.doc_id,
+            "region": self.region,
+            "title": self.title,
+            "section": self.section,
+            "paragraph": self.paragraph,
+            "start": self.start,
+            "end": self.end,
+            "kind": self.kind,
+        }
+
+    @classmethod
+    def from_metadata(cls, text: str, md: dict[str, Any]) -> Chunk:
+        return cls(
+            chunk_id=str(md["chunk_id"]),
+            doc_id=str(md["doc_id"]),
+            text=text,
+            region=str(md.get("region", "")),
+            title=str(md.get("title", "")),
+            section=str(md.get("section", "")),
+            paragraph=int(md.get("paragraph", 0)),
+            start=int(md.get("start", 0)),
+            end=int(md.get("end", 0)),
+            kind=str(md.get("kind", "body")),
+        )
+
+
+@dataclass
+class Passage:
+    """A retrieved chunk with its fused score and where each ranker put it."""
+
+    chunk: Chunk
+    score: float
+    dense_rank: int | None = None
+    bm25_rank: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        c = self.chunk
+        return {
+            "chunk_id": c.chunk_id,
+            "doc_id": c.doc_id,
+            "region": c.region,
+            "title": c.title,
+            "section": c.section,
+            "start": c.start,
+            "end": c.end,
+            "score": round(self.score, 6),
+            "text": c.text,
+        }
