@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -80,6 +80,22 @@ class Settings(BaseSettings):
     write_lock_timeout_s: float = Field(0.0, validation_alias=_env("ASSISTANT_WRITE_LOCK_TIMEOUT"))
 
     log_level: str = Field("WARNING", validation_alias=_env("ASSISTANT_LOG_LEVEL"))
+
+    @field_validator(
+        "chroma_host",
+        "openai_api_key",
+        "openai_base_url",
+        "openai_model",
+        "embedding_base_url",
+        "embedding_api_key",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value):
+        """`OPENAI_MODEL=` in .env means "not configured", not an empty model name."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
     @property
     def server_mode(self) -> bool:

@@ -1,0 +1,169 @@
+"""`assistant` command line: ingest, search, status, remove (+ ask, prompts, eval)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import sys
+from pathlib import Path
+
+from assistant.settings import get_settings
+
+# Command groups living in their own modules; each has register(subparsers).
+_COMMAND_MODULES = ("assistant.cli_ask", "assistant.cli_eval")
+
+
+class UserError(Exception):
+    """An error whose message is for the user (Chinese, says what to do); exit code 2."""
+
+
+def _print_json(data) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def get_assistant():
+    """The process's Assistant; imported lazily so `--help` stays fast."""
+    from assistant.service import Assistant
+
+    return Assistant.from_settings(get_settings())
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    assistant = get_assistant()
+    if args.rebuild:
+        with assistant.store.write_lock():
+            assistant.store.reset()
+    paths = [Path(p) for p in args.paths] or [settings.reports_dir]
+    bar = None
+    if not args.quiet and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=0, unit="段", desc="索引", file=sys.stderr, leave=False)
+
+    def progress(name: str, done: int, total: int) -> None:
+        if bar is not None:
+            bar.total = total
+            bar.set_postfix_str(name[:30])
+            bar.update(done - bar.n)
+        elif not args.quiet and total:
+            print(f"  … {name}: {done}/{total}", file=sys.stderr)
+
+    results = assistant.ingest_paths(paths, progress)
+    if bar is not None:
+        bar.close()
+    if args.json:
+        _print_json([r.to_dict() for r in results])
+    else:
+        for r in results:
+            print(r.line())
+    rejected = sum(1 for r in results if not r.ok)
+    if not args.json and not args.quiet:
+        print(f"共 {len(results)} 个文件，拒绝 {rejected} 个。", file=sys.stderr)
+    return 1 if rejected else 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    question = (args.question or "").strip()
+    if not question:
+        raise UserError("请输入要检索的问题，例如：assistant search \"大连建立了多少个网格\"")
+    passages = get_assistant().search(question, k=args.k, regions=args.region or None)
+    if args.json:
+        _print_json([p.to_dict() for p in passages])
+        return 0
+    if not passages:
+        print("没有找到相关段落。")
+    for i, p in enumerate(passages, start=1):
+        c = p.chunk
+        print(f"[{i}] {c.region} · {c.title} · {c.section or '正文'}  ({c.doc_id} {c.start}-{c.end}, score {p.score:.4f})")
+        print(f"    {c.text}\n")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    status = get_assistant().status()
+    if args.json:
+        _print_json(status)
+        return 0
+    print(f"报告：{status['documents']} 篇；段落：{status['chunks']} 个")
+    print("地区：" + ("、".join(f"{r}（{n}）" for r, n in status["regions"].items()) or "无"))
+    print(f"向量模型：{status['embedding_model']}")
+    print(f"向量库：{status['store']['location']}（{status['store']['mode']}）")
+    if status["incomplete"]:
+        print("未完成索引：" + "、".join(status["incomplete"]) + "（请重新运行 assistant ingest）")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    assistant = get_assistant()
+    missing = [d for d in args.doc_ids if not assistant.remove(d)]
+    for d in args.doc_ids:
+        print(f"{d}\t{'未找到' if d in missing else '已删除'}")
+    return 1 if missing else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="assistant", description="党建报告问答助手")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="索引报告文件或文件夹（默认：报告文件夹）")
+    p.add_argument("paths", nargs="*", help="文件或文件夹")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出结果")
+    p.add_argument("--quiet", action="store_true", help="不显示进度")
+    p.add_argument("--rebuild", action="store_true", help="清空向量库后重建（更换向量模型时使用）")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("search", help="检索相关段落")
+    p.add_argument("question")
+    p.add_argument("--k", type=int, default=5)
+    p.add_argument("--region", action="append", help="只检索该地区，可重复")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("status", help="查看索引状态")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("remove", help="从索引中删除报告")
+    p.add_argument("doc_ids", nargs="+", metavar="DOC_ID")
+    p.set_defaults(func=cmd_remove)
+
+    for name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    from assistant.embeddings import EmbeddingError
+    from assistant.store import StoreError
+
+    try:
+        return int(args.func(args) or 0)
+    except (UserError, StoreError, EmbeddingError) as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("已中断。", file=sys.stderr)
+        return 130
+    except Exception as exc:  # never a traceback for the user; details at DEBUG
+        logging.getLogger("assistant").debug("unexpected error", exc_info=True)
+        print(
+            f"错误：发生意外问题（{type(exc).__name__}）。设置 ASSISTANT_LOG_LEVEL=DEBUG 可查看详情。",
+            file=sys.stderr,
+        )
+        return 3
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

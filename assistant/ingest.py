@@ -1,0 +1,201 @@
+"""Ingest: files → load → clean → chunk → embed (cached) → store, idempotently."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from assistant.catalog import Catalog
+from assistant.chunking import chunk_document
+from assistant.cleaning import clean_document, infer_meta
+from assistant.loading import SUPPORTED_SUFFIXES, LoadError, load_text
+from assistant.store import STATUS_INDEXED, DocRecord, ReportStore, StoreError
+from assistant.types import Chunk, DocMeta
+
+log = logging.getLogger(__name__)
+
+INDEXED = "indexed"
+UNCHANGED = "unchanged"
+REPLACED = "replaced"
+DUPLICATE = "duplicate"
+REJECTED = "rejected"
+
+STATUS_LABELS = {
+    INDEXED: "已索引",
+    UNCHANGED: "未变化，已跳过",
+    REPLACED: "已更新（替换旧版本）",
+    DUPLICATE: "内容重复，已跳过",
+    REJECTED: "已拒绝",
+}
+
+# (message, done, total) — done/total count chunks embedded so far in this batch.
+Progress = Callable[[str, int, int], None]
+
+_EMBED_BATCH = 8
+
+
+@dataclass
+class IngestResult:
+    name: str
+    status: str
+    doc_id: str = ""
+    reason: str = ""
+    chunks: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.status != REJECTED
+
+    def line(self) -> str:
+        label = STATUS_LABELS[self.status]
+        detail = f"：{self.reason}" if self.reason else ""
+        count = f"（{self.chunks} 个段落）" if self.status in (INDEXED, REPLACED) else ""
+        return f"{self.name}\t{self.status}\t{label}{count}{detail}"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Source:
+    """A file to index: where it is, its document id, and its name as the user knows it."""
+
+    path: Path
+    doc_id: str
+    display_name: str
+
+
+_SAFE_ID = re.compile(r"[^0-9A-Za-z_\-\u4e00-\u9fff]")
+
+
+def doc_id_for(path: Path) -> str:
+    """The file name without extension is the document id (made safe for metadata)."""
+    stem = _SAFE_ID.sub("_", path.stem)[:80].strip("_")
+    return stem or "doc_" + hashlib.sha256(path.name.encode()).hexdigest()[:12]
+
+
+def collect_sources(paths: Iterable[Path]) -> tuple[list[Source], list[IngestResult]]:
+    """Files named directly, and supported files inside folders (sorted)."""
+    sources: list[Source] = []
+    problems: list[IngestResult] = []
+    for path in paths:
+        if path.is_dir():
+            for f in sorted(path.rglob("*")):
+                if f.is_file() and f.suffix.lower() in SUPPORTED_SUFFIXES and not f.name.startswith("."):
+                    sources.append(Source(f, doc_id_for(f), f.name))
+        elif path.is_file():
+            sources.append(Source(path, doc_id_for(path), path.name))
+        else:
+            problems.append(IngestResult(str(path), REJECTED, reason="文件不存在，请检查路径。"))
+    return sources, problems
+
+
+@dataclass
+class Prepared:
+    source: Source
+    meta: DocMeta
+    content_hash: str
+    chunks: list[Chunk]
+
+
+class Ingestor:
+    """Indexes files into a store; the same instance serves the CLI, the UI and tests."""
+
+    def __init__(self, store: ReportStore, catalog: Catalog, settings) -> None:
+        self.store = store
+        self.catalog = catalog
+        self.settings = settings
+
+    def prepare(self, source: Source, meta_override: DocMeta | None = None) -> Prepared:
+        s = self.settings
+        raw = load_text(source.path, max_bytes=s.max_file_bytes, max_chars=s.max_chars)
+        meta = meta_override or self.catalog.meta(source.doc_id)
+        if meta is None:
+            meta = infer_meta(source.doc_id, raw, self.catalog.regions())
+        meta = DocMeta(**{**meta.to_dict(), "doc_id": source.doc_id})
+        if not meta.source:
+            meta.source = source.display_name
+        doc = clean_document(source.doc_id, raw, meta, self.catalog.regions())
+        chunks = chunk_document(
+            doc,
+            min_chars=s.chunk_min_chars,
+            max_chars=s.chunk_max_chars,
+            max_chunks=s.max_chunks_per_file,
+        )
+        if not any(c.kind == "body" for c in chunks):
+            raise LoadError(source.display_name, "没有可索引的正文内容。")
+        return Prepared(source, doc.meta, doc.content_hash, chunks)
+
+    def ingest(
+        self,
+        sources: list[Source],
+        progress: Progress | None = None,
+        metas: dict[str, DocMeta] | None = None,
+    ) -> list[IngestResult]:
+        results: list[IngestResult] = []
+        prepared: list[Prepared] = []
+        for source in sources:
+            try:
+                prepared.append(self.prepare(source, (metas or {}).get(source.doc_id)))
+            except LoadError as exc:
+                results.append(IngestResult(source.display_name, REJECTED, source.doc_id, exc.reason))
+            except (ValueError, OSError) as exc:
+                results.append(
+                    IngestResult(source.display_name, REJECTED, source.doc_id, _reason(exc))
+                )
+        with self.store.write_lock():
+            records = {r.doc_id: r for r in self.store.records()}
+            by_hash = {r.content_hash: r.doc_id for r in records.values() if r.status == STATUS_INDEXED}
+            todo: list[tuple[Prepared, str]] = []
+            for p in prepared:
+                old = records.get(p.source.doc_id)
+                twin = by_hash.get(p.content_hash)
+                if old and old.content_hash == p.content_hash and old.status == STATUS_INDEXED:
+                    results.append(IngestResult(p.source.display_name, UNCHANGED, old.doc_id))
+                elif twin and twin != p.source.doc_id:
+                    results.append(
+                        IngestResult(
+                            p.source.display_name,
+                            DUPLICATE,
+                            twin,
+                            f"与已索引的报告 {twin} 内容相同。",
+                        )
+                    )
+                else:
+                    status = REPLACED if old and old.status == STATUS_INDEXED else INDEXED
+                    todo.append((p, status))
+                    by_hash[p.content_hash] = p.source.doc_id
+            total = sum(len(p.chunks) for p, _ in todo)
+            done = 0
+            for p, status in todo:
+                name = p.source.display_name
+                try:
+                    for i in range(0, len(p.chunks), _EMBED_BATCH):
+                        batch = p.chunks[i : i + _EMBED_BATCH]
+                        self.store.embeddings.embed_documents([c.text for c in batch])
+                        done += len(batch)
+                        if progress:
+                            progress(name, done, total)
+                    record = DocRecord(p.meta, p.content_hash, "", 0, time.time())
+                    self.store.put_document(record, p.chunks)
+                except StoreError:
+                    raise
+                except Exception as exc:  # one bad file must not stop the batch
+                    log.warning("indexing %s failed: %s", p.source.doc_id, type(exc).__name__)
+                    results.append(IngestResult(name, REJECTED, p.source.doc_id, _reason(exc)))
+                    continue
+                results.append(IngestResult(name, status, p.source.doc_id, chunks=len(p.chunks)))
+        order = {s.display_name: i for i, s in enumerate(sources)}
+        return sorted(results, key=lambda r: order.get(r.name, len(order)))
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip()
+    if text and any("\u4e00" <= ch <= "\u9fff" for ch in text):
+        return text
+    return f"处理失败（{type(exc).__name__}），请检查文件内容。"

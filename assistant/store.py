@@ -1,0 +1,327 @@
+"""The Chroma store of report chunks (embedded or server, same code) and per-document
+status records, so an interrupted ingest never leaves a half-indexed report visible."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import chromadb
+from chromadb.config import Settings as ChromaSettings
+from filelock import FileLock, Timeout
+from langchain_chroma import Chroma
+
+from assistant.embeddings import CachedEmbeddings
+from assistant.settings import Settings
+from assistant.types import Chunk, DocMeta
+
+log = logging.getLogger(__name__)
+
+STATUS_INDEXING = "indexing"
+STATUS_INDEXED = "indexed"
+_DOCS_SUFFIX = "__documents"
+_PAGE = 2000
+_ADD_BATCH = 256
+
+
+class StoreError(RuntimeError):
+    """A store problem a user can act on; the message says what to do."""
+
+
+class StoreUnavailable(StoreError):
+    pass
+
+
+class StoreBusy(StoreError):
+    pass
+
+
+class EmbeddingModelMismatch(StoreError):
+    pass
+
+
+@dataclass
+class DocRecord:
+    """What the store knows about one report."""
+
+    meta: DocMeta
+    content_hash: str
+    status: str
+    n_chunks: int
+    updated_at: float
+
+    @property
+    def doc_id(self) -> str:
+        return self.meta.doc_id
+
+    def to_metadata(self) -> dict[str, Any]:
+        md = {k: v for k, v in self.meta.to_dict().items() if k != "inferred"}
+        md.update(
+            inferred=self.meta.inferred,
+            content_hash=self.content_hash,
+            status=self.status,
+            n_chunks=self.n_chunks,
+            updated_at=self.updated_at,
+        )
+        return md
+
+    @classmethod
+    def from_metadata(cls, md: dict[str, Any]) -> DocRecord:
+        fields = DocMeta.__dataclass_fields__
+        meta = DocMeta(**{k: md[k] for k in fields if k in md})
+        meta.inferred = bool(md.get("inferred", False))
+        return cls(
+            meta=meta,
+            content_hash=str(md.get("content_hash", "")),
+            status=str(md.get("status", "")),
+            n_chunks=int(md.get("n_chunks", 0)),
+            updated_at=float(md.get("updated_at", 0.0)),
+        )
+
+
+def make_client(settings: Settings) -> chromadb.ClientAPI:
+    """Embedded PersistentClient by default; HttpClient when CHROMA_HOST is set."""
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.server_mode:
+        try:
+            client = chromadb.HttpClient(
+                host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
+            )
+            client.heartbeat()
+        except Exception as exc:
+            raise StoreUnavailable(
+                f"无法连接 Chroma 服务器 {settings.chroma_host}:{settings.chroma_port}"
+                f"（{type(exc).__name__}）。请确认服务器已启动（chroma run），"
+                "或清空 CHROMA_HOST 改用本地向量库。"
+            ) from exc
+        return client
+    path = settings.store_dir / "chroma"
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+class ReportStore:
+    """Chunks in one Chroma collection (via langchain-chroma), report records in another."""
+
+    def __init__(self, settings: Settings, embeddings: CachedEmbeddings, client=None) -> None:
+        self.settings = settings
+        self.embeddings = embeddings
+        self.client = client or make_client(settings)
+        self.name = settings.collection
+        self._open_collections()
+        self._lock_path = settings.store_dir / "write.lock"
+
+    def _guard(self, what: str):
+        """Translate connection failures into a clear StoreUnavailable."""
+        return _Guard(self.settings, what)
+
+    def _open_collections(self) -> None:
+        model = self.embeddings.model_id
+        with self._guard("打开向量库"):
+            self.chunks = self.client.get_or_create_collection(
+                self.name, metadata={"embedding_model": model}
+            )
+            self.docs = self.client.get_or_create_collection(
+                self.name + _DOCS_SUFFIX, metadata={"kind": "document records"}
+            )
+        stored = (self.chunks.metadata or {}).get("embedding_model")
+        if stored and stored != model:
+            raise EmbeddingModelMismatch(
+                f"向量库“{self.name}”由向量模型 {stored} 建立，当前设置为 {model}，两者不能混用。"
+                "请改回原来的向量模型设置，或运行 `assistant ingest --rebuild` 用当前模型重建索引。"
+            )
+        self.vectorstore = Chroma(
+            client=self.client, collection_name=self.name, embedding_function=self.embeddings
+        )
+
+    # ---- writing -------------------------------------------------------------------------
+
+    @contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """One writer per embedded store; a second one fails fast (or waits, by settings)."""
+        if self.settings.server_mode:
+            yield
+            return
+        self._lock_path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self._lock_path))
+        try:
+            lock.acquire(timeout=self.settings.write_lock_timeout_s)
+        except Timeout as exc:
+            raise StoreBusy(
+                "另一个进程正在写入同一个向量库（索引或删除报告中），请等它完成后再试。"
+            ) from exc
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def put_document(self, record: DocRecord, chunks: list[Chunk], progress=None) -> None:
+        """Replace a report's chunks: mark indexing, swap chunks, then mark indexed."""
+        record.status = STATUS_INDEXING
+        record.updated_at = time.time()
+        self._put_record(record)
+        self._delete_chunks(record.doc_id)
+        for i in range(0, len(chunks), _ADD_BATCH):
+            batch = chunks[i : i + _ADD_BATCH]
+            with self._guard("写入向量库"):
+                self.vectorstore.add_texts(
+                    [c.text for c in batch],
+                    metadatas=[c.metadata() for c in batch],
+                    ids=[c.chunk_id for c in batch],
+                )
+            if progress:
+                progress(len(batch))
+        record.status = STATUS_INDEXED
+        record.n_chunks = len(chunks)
+        record.updated_at = time.time()
+        self._put_record(record)
+
+    def _put_record(self, record: DocRecord) -> None:
+        with self._guard("写入报告记录"):
+            self.docs.upsert(
+                ids=[record.doc_id],
+                embeddings=[[1.0]],
+                documents=[record.meta.title or record.doc_id],
+                metadatas=[record.to_metadata()],
+            )
+
+    def _delete_chunks(self, doc_id: str) -> None:
+        with self._guard("删除旧的段落"):
+            self.chunks.delete(where={"doc_id": doc_id})
+
+    def remove_document(self, doc_id: str) -> bool:
+        if self.record(doc_id) is None:
+            return False
+        self._delete_chunks(doc_id)
+        with self._guard("删除报告记录"):
+            self.docs.delete(ids=[doc_id])
+        return True
+
+    def update_meta(self, doc_id: str, **changes: str) -> DocRecord:
+        """Correct a report's metadata (region, title, ...) on its record and its chunks."""
+        record = self.record(doc_id)
+        if record is None:
+            raise StoreError(f"找不到报告 {doc_id}。")
+        for key, value in changes.items():
+            if key not in DocMeta.__dataclass_fields__ or key == "doc_id":
+                raise StoreError(f"不能修改字段 {key}。")
+            setattr(record.meta, key, str(value))
+        record.meta.inferred = False
+        record.updated_at = time.time()
+        chunk_changes = {k: v for k, v in changes.items() if k in ("region", "title")}
+        if chunk_changes:
+            with self._guard("更新段落元数据"):
+                got = self.chunks.get(where={"doc_id": doc_id}, include=["metadatas"])
+                if got["ids"]:
+                    metas = [{**m, **chunk_changes} for m in got["metadatas"]]
+                    self.chunks.update(ids=got["ids"], metadatas=metas)
+        self._put_record(record)
+        return record
+
+    def reset(self) -> None:
+        """Drop both collections (for `ingest --rebuild`) and open them afresh."""
+        with self._guard("重建向量库"):
+            for name in (self.name, self.name + _DOCS_SUFFIX):
+                try:
+                    self.client.delete_collection(name)
+                except Exception:  # not there: nothing to drop
+                    log.debug("collection %s absent", name)
+        self._open_collections()
+
+    # ---- reading -------------------------------------------------------------------------
+
+    def records(self) -> list[DocRecord]:
+        with self._guard("读取报告记录"):
+            got = self.docs.get(include=["metadatas"])
+        recs = [DocRecord.from_metadata(md) for md in got["metadatas"] or []]
+        return sorted(recs, key=lambda r: r.doc_id)
+
+    def record(self, doc_id: str) -> DocRecord | None:
+        with self._guard("读取报告记录"):
+            got = self.docs.get(ids=[doc_id], include=["metadatas"])
+        if not got["ids"]:
+            return None
+        return DocRecord.from_metadata(got["metadatas"][0])
+
+    def fingerprint(self, records: list[DocRecord] | None = None) -> str:
+        """Changes whenever any report is added, replaced, removed or edited."""
+        records = self.records() if records is None else records
+        parts = [f"{r.doc_id}:{r.content_hash}:{r.status}:{r.updated_at}" for r in records]
+        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+    def count(self) -> int:
+        with self._guard("统计段落"):
+            return self.chunks.count()
+
+    def all_chunks(self) -> Iterator[Chunk]:
+        """Every stored chunk, paged, for building the keyword index."""
+        offset = 0
+        while True:
+            with self._guard("读取段落"):
+                got = self.chunks.get(
+                    include=["documents", "metadatas"], limit=_PAGE, offset=offset
+                )
+            if not got["ids"]:
+                return
+            for text, md in zip(got["documents"], got["metadatas"], strict=True):
+                yield Chunk.from_metadata(text, md)
+            offset += len(got["ids"])
+
+    def chunks_of(self, doc_id: str) -> list[Chunk]:
+        with self._guard("读取段落"):
+            got = self.chunks.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
+        chunks = [
+            Chunk.from_metadata(t, m) for t, m in zip(got["documents"], got["metadatas"], strict=True)
+        ]
+        return sorted(chunks, key=lambda c: (c.kind != "body", c.start, c.end))
+
+    def dense_search(
+        self, query_vector: list[float], k: int, where: dict | None = None
+    ) -> list[tuple[Chunk, float]]:
+        with self._guard("向量检索"):
+            hits = self.vectorstore.similarity_search_by_vector_with_relevance_scores(
+                query_vector, k=k, filter=where
+            )
+        return [(Chunk.from_metadata(doc.page_content, doc.metadata), s) for doc, s in hits]
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "mode": "server" if self.settings.server_mode else "embedded",
+            "location": self.settings.store_label(),
+            "collection": self.name,
+        }
+
+
+class _Guard:
+    def __init__(self, settings: Settings, what: str) -> None:
+        self.settings = settings
+        self.what = what
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc is None or isinstance(exc, StoreError):
+            return False
+        name = type(exc).__name__
+        if self.settings.server_mode and _looks_like_connection_error(exc):
+            raise StoreUnavailable(
+                f"{self.what}失败：Chroma 服务器 {self.settings.chroma_host}:"
+                f"{self.settings.chroma_port} 无法连接（{name}）。请检查服务器后重试。"
+            ) from exc
+        return False
+
+
+def _looks_like_connection_error(exc: BaseException) -> bool:
+    text = f"{type(exc).__name__} {exc}".lower()
+    return any(w in text for w in ("connect", "timeout", "timed out", "refused", "unreachable"))
+
+
+def dumps_meta(meta: DocMeta) -> str:
+    return json.dumps(meta.to_dict(), ensure_ascii=False)

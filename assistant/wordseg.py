@@ -1,0 +1,97 @@
+"""Chinese word segmentation for keyword search: jieba plus a domain user dictionary."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterable
+
+import jieba
+
+jieba.setLogLevel(logging.WARNING)
+
+# Terms of the trade that jieba's general dictionary splits apart.
+DOMAIN_TERMS = [
+    "双报到", "红色驿站", "一肩挑", "软弱涣散", "头雁", "头雁工程", "网格化", "网格党组织",
+    "网格党支部", "党群服务中心", "党群服务站", "党建引领", "两新组织", "两新", "第一书记",
+    "三会一课", "主题党日", "党支部", "党组织", "基层党建", "城市基层党建", "星级党组织",
+    "大党委", "大工委", "红色物业", "红扁担", "双报到工作", "社区工作者", "党建联席会议",
+    "党建促进会", "区域集团", "集体经济", "空壳村", "整顿", "在职党员", "党员中心户",
+    "书记工作室", "党性教育基地", "政治生日", "党建品牌", "服务群众", "社区网格",
+]
+
+STOPWORDS = frozenset(
+    """的 了 和 与 及 或 在 是 有 为 以 对 把 被 将 从 于 等 各 个 这 那 其 之 也 都 又 并 而 但 就 则
+    我 我们 你 你们 他 她 它 他们 它们 吗 呢 吧 啊 么 着 过 让 向 到 由 中 上 下 里 内 外 所 该 此
+    一 一个 一些 这些 那些 哪 哪个 哪些 哪里 什么 怎样 怎么 怎么样 如何 多少 几 几个 多大 多 是否
+    有没有 请问 请 介绍 一下 说说 讲讲 主要 具体 分别 方面 情况 做法 有哪些 是什么 怎样的 为什么
+    呢 哪家 哪位 多久 多长 几次 共 一共 共计 总共 了解 告诉 关于 通过 进行 开展 工作 采取 哪种
+    各地 各区 地方 地区 比较 对比 那么""".split()
+)
+
+_PUNCT = re.compile(r"^[\W_]+$", re.UNICODE)
+_QUOTED = re.compile(r"[“「『\"]([^”」』\"\s]{2,8})[”」』\"]")
+
+
+class Segmenter:
+    """A jieba tokenizer with our dictionary; safe to share between threads."""
+
+    def __init__(self, extra_words: Iterable[str] = ()) -> None:
+        self._tok = jieba.Tokenizer()
+        self._lock = threading.RLock()
+        self._added: set[str] = set()
+        self.add_words(DOMAIN_TERMS)
+        self.add_words(extra_words)
+
+    def add_words(self, words: Iterable[str]) -> None:
+        with self._lock:
+            for word in words:
+                word = word.strip()
+                if len(word) >= 2 and word not in self._added:
+                    self._tok.add_word(word, freq=20000)
+                    self._added.add(word)
+
+    def add_quoted_terms(self, texts: Iterable[str]) -> None:
+        """Quoted coinages such as “双报到” or “红色驿站” become words."""
+        self.add_words(m.group(1) for t in texts for m in _QUOTED.finditer(t))
+
+    def tokenize(self, text: str) -> list[str]:
+        """Search-mode tokens (words and their sub-words), lowercased, punctuation dropped."""
+        with self._lock:
+            raw = self._tok.lcut_for_search(text)
+        return [t.lower() for t in raw if t.strip() and not _PUNCT.match(t)]
+
+    def keywords(self, text: str) -> list[str]:
+        """Content words of a question: no stopwords, no question words, no punctuation."""
+        with self._lock:
+            raw = self._tok.lcut(text)
+        out: dict[str, None] = {}
+        for t in raw:
+            t = t.strip().lower()
+            if not t or _PUNCT.match(t) or t in STOPWORDS:
+                continue
+            if len(t) == 1 and not t.isdigit():
+                continue
+            out.setdefault(t, None)
+        return list(out)
+
+
+_default: Segmenter | None = None
+_default_lock = threading.Lock()
+
+
+def default_segmenter() -> Segmenter:
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Segmenter()
+        return _default
+
+
+def tokenize(text: str) -> list[str]:
+    return default_segmenter().tokenize(text)
+
+
+def keywords(text: str) -> list[str]:
+    return default_segmenter().keywords(text)
