@@ -153,3 +153,45 @@ class Assistant:
             "store": self.store.describe(),
             "incomplete": [r.doc_id for r in records if r.status != "indexed"],
         }
+
+    # ---- answers -------------------------------------------------------------------------
+
+    @property
+    def prompts(self):
+        """The process's prompt library (validated, last good version kept on bad edits)."""
+        if "prompts" not in self.extras:
+            from assistant.prompts import PromptLibrary
+
+            self.extras["prompts"] = PromptLibrary(self.settings.prompts_dir)
+        return self.extras["prompts"]
+
+    def ask(
+        self,
+        question: str,
+        *,
+        history: list[dict] | None = None,
+        mode: str = "auto",
+        regions: list[str] | None = None,
+        k: int | None = None,
+        prompt: str | None = None,
+        offline: bool = False,
+        chat_model=None,
+        on_token=None,
+    ):
+        """Answer a question (or a cross-district theme with mode="compare") with citations."""
+        from assistant.chain import answer_question
+
+        return answer_question(
+            question,
+            retriever=self.retriever,
+            settings=self.settings,
+            history=history,
+            mode=mode,
+            regions=regions,
+            k=k,
+            prompt=prompt,
+            offline=offline,
+            chat_model=chat_model if chat_model is not None else self.extras.get("chat_model"),
+            prompts=self.prompts,
+            on_token=on_token,
+        )
