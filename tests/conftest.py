@@ -101,3 +101,13 @@ def fresh_assistant(seeded_cache: Path, isolated_env: Path):
 def eval_questions() -> list[dict]:
     with open(EVAL_FILE, encoding="utf-8") as fh:
         return [json.loads(line) for line in fh if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory):
+    """A real `chroma run` server for the whole test run."""
+    from tests.chroma_server import ChromaServer
+
+    server = ChromaServer(tmp_path_factory.mktemp("chroma-server") / "data").start()
+    yield server
+    server.stop()

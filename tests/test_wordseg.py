@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import pytest
+
+from assistant.wordseg import Segmenter
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture(scope="module")
+def seg() -> Segmenter:
+    return Segmenter(["清河门区", "清河门"])
+
+
+@pytest.mark.parametrize("term", ["双报到", "软弱涣散", "红色驿站", "一肩挑", "头雁", "清河门区"])
+def test_domain_terms_are_words(seg, term):
+    assert term in seg.tokenize(f"推进{term}工作取得成效")
+
+
+def test_quoted_terms_from_corpus_become_words(seg):
+    seg.add_quoted_terms(["开展“雏雁归巢”行动"])
+    assert "雏雁归巢" in seg.tokenize("雏雁归巢行动的做法")
+
+
+def test_keywords_drop_question_words(seg):
+    kws = seg.keywords("薛城区一共划分了多少个城市社区网格？")
+    assert "多少" not in kws and "一共" not in kws and "？" not in kws
+    assert "网格" in kws or "社区网格" in kws
+
+
+def test_tokenize_drops_punctuation_and_lowercases(seg):
+    toks = seg.tokenize("ABC，党建！")
+    assert "abc" in toks and "，" not in toks and "！" not in toks
