@@ -1,0 +1,578 @@
+"""Repair newspaper/PDF extraction damage in a report without losing a sentence.
+
+The raw text is cut into units (paragraphs), each unit is classified (title, subtitle, byline,
+caption, heading, body) and body fragments broken by page breaks or speech-fragment numbers are
+joined back into whole paragraphs. Headings stay as their own paragraphs in the cleaned text;
+title/subtitle go to the metadata, bylines and photo captions to their own lists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from assistant.types import CleanDocument, DocMeta
+
+# Sentence-final punctuation; a paragraph ending in one of these (maybe followed by closers) is whole.
+FINAL_PUNCT = "。！？；!?;…"
+_FINAL_INSIDE = "。！？；!?;"
+CLOSERS = "”’」』)）》】]\"'"
+# A paragraph ending in one of these obviously continues in the next one.
+_CONTINUES = ",，、:：“‘「『(（《【[—-"
+
+HEADING_MAX = 50  # headings in the corpus are at most ~41 characters
+CAPTION_MAX = 50
+TRAILING_CAPTION_MAX = 30
+
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_PUNCT = r"\u3000-\u303f\uff00-\uffef\u2018-\u201f\u2026\u2014"
+_ZERO_WIDTH_RE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]")
+_ODD_SPACE_RE = re.compile(r"[\t\x0b\x0c\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
+_SPACES_RE = re.compile(r" {2,}")
+_FRAGMENT_NO_RE = re.compile(r"^\s*(\d{1,3})、")
+_LEADING_NUMBER_RE = re.compile(
+    r"^\s*(?:\d{1,3}[、.．]|[一二三四五六七八九十]{1,3}、|[(（][一二三四五六七八九十\d]{1,3}[)）])\s*"
+)
+# Spaces between CJK (or CJK punctuation) and ASCII letters/digits are typesetting, not content.
+_SPACE_CJK_ASCII_RE = re.compile(rf"(?<=[{_CJK}{_CJK_PUNCT}]) +(?=[0-9A-Za-z])")
+_SPACE_ASCII_CJK_RE = re.compile(rf"(?<=[0-9A-Za-z]) +(?=[{_CJK}{_CJK_PUNCT}])")
+# Around separating punctuation a space is noise; after a closing quote it may separate phrases.
+_SEP_PUNCT = "，。、；：！？,;:!?"
+_SPACE_AROUND_PUNCT_RE = re.compile(rf"(?<=[{_SEP_PUNCT}]) +| +(?=[{_SEP_PUNCT}])")
+
+_BYLINE_PREFIX_RE = re.compile(
+    r"^(?:编辑|责编|责任编辑|审核|审校|校对|统筹|监制|来源|作者|通讯员|记者|摄影|图片|图|文)\s*[:：/]"
+)
+_BYLINE_WORD_RE = re.compile(r"(?:记者|通讯员|文图|文/图|图文|摄影|供图|供稿|综合报道|本报讯)")
+_NAMES_CREDIT_RE = re.compile(
+    rf"^[{_CJK}]{{2,4}}(?: [{_CJK}]{{2,4}}){{0,5}} (?:文图|文/图|图文|文|图|摄)$"
+)
+_TRAILING_CREDIT_RE = re.compile(
+    r"\s*[(（]\s*(?:本报记者|本报通讯员|特约记者|记者|通讯员|本报讯|来源|据)[^()（）]{0,120}[)）]\s*$"
+    r"|\s*[(（][^()（）]{0,120}(?:报道|供稿|撰稿|整理|综合)[)）]\s*$"
+)
+_LEADING_CREDIT_RE = re.compile(r"^本报讯\s*[(（][^()（）]{0,80}[)）]\s*")
+# A speech title fused to the first sentence ends with the kind of document it is.
+_DOC_KIND_TITLE_RE = re.compile(
+    r"^(.{4,50}?(?:发言稿材料|经验交流材料|发言材料|汇报材料|典型材料|交流材料|发言稿|讲话稿|汇报稿))"
+    rf"(?=[{_CJK}])"
+)
+
+_PROVINCES = (
+    "北京市 天津市 上海市 重庆市 河北省 山西省 辽宁省 吉林省 黑龙江省 江苏省 浙江省 安徽省 福建省 "
+    "江西省 山东省 河南省 湖北省 湖南省 广东省 海南省 四川省 贵州省 云南省 陕西省 甘肃省 青海省 台湾省 "
+    "内蒙古自治区 广西壮族自治区 西藏自治区 宁夏回族自治区 新疆维吾尔自治区"
+).split()
+_PLACE_AFTER_PROVINCE_RE = re.compile(
+    rf"^(?P<city>[{_CJK}]{{1,5}}?(?:市|州|盟|地区))?(?P<county>[{_CJK}]{{1,5}}?(?:区|县|旗|市))?"
+)
+_CITY_COUNTY_RE = re.compile(
+    rf"(?:^|(?<=[^{_CJK}]))(?P<city>[{_CJK}]{{2,4}}?市)(?P<county>[{_CJK}]{{1,5}}?(?:区|县|旗))?"
+)
+_TITLE_PLACE_RE = re.compile(
+    rf"^(?P<county>[{_CJK}]{{1,6}}?(?:区|县|旗|市))(?=[：:\s]|基层|党建|$)"
+)
+_NOT_PLACE_START = set("全本我该各每此辖其两一这那城乡市县区")
+_NOT_PLACE_PARTS = ("年", "的", "了", "这", "该", "每", "我", "全市", "全区", "全县", "本市", "党")
+
+
+@dataclass
+class _Unit:
+    text: str
+    gap_before: int  # newlines between the previous unit and this one (0 for the first)
+    gap_after: int = 0
+    kind: str = "body"  # title subtitle byline caption heading body
+
+
+def clean_document(
+    doc_id: str,
+    raw: str,
+    meta: DocMeta | None,
+    known_regions: Sequence[str] = (),
+) -> CleanDocument:
+    """Body text of one report with headings as paragraphs; captions and bylines set apart."""
+    parsed = _parse(raw, meta)
+    if meta is None:
+        meta = _meta_from_parsed(doc_id, parsed, known_regions)
+    text = "\n\n".join(parsed.paragraphs)
+    return CleanDocument(
+        doc_id=doc_id,
+        text=text,
+        meta=meta,
+        content_hash=hashlib.sha256(raw.encode("utf-8")).hexdigest(),
+        captions=parsed.captions,
+        byline=parsed.bylines,
+    )
+
+
+def infer_meta(doc_id: str, raw: str, known_regions: Iterable[str] = ()) -> DocMeta:
+    """Guess title, subtitle, authors and region from the text itself (inferred=True)."""
+    return _meta_from_parsed(doc_id, _parse(raw, None), known_regions)
+
+
+# --- parsing --------------------------------------------------------------------------------
+
+
+@dataclass
+class _Parsed:
+    title: str
+    subtitle: str
+    paragraphs: list[str]
+    headings: set[int]  # indexes into paragraphs
+    captions: list[str]
+    bylines: list[str]
+
+
+def _parse(raw: str, meta: DocMeta | None) -> _Parsed:
+    text = _normalise_chars(raw)
+    fragment_mode, text = _join_speech_fragments(text)
+    units = _split_units(text)
+    _mark_gap_captions(units)
+    title, subtitle, bylines, units = _take_header(units, meta)
+    if fragment_mode:
+        units = _split_inline_breaks(units)
+    captions: list[str] = []
+    body_units: list[_Unit] = []
+    for k, u in enumerate(units):
+        near_edge = k < 3 or k >= len(units) - 3
+        if u.kind == "caption":
+            captions.append(u.text)
+        elif u.kind == "byline" or _is_byline(u.text, strict=not near_edge):
+            bylines.append(u.text)
+        else:
+            u.kind = "heading" if is_heading(u.text) else "body"
+            body_units.append(u)
+    body_units = _join_broken(body_units)
+    body_units, trailing = _trailing_captions(body_units)
+    captions.extend(trailing)
+    body_units, credits = _strip_credits(body_units)
+    bylines.extend(credits)
+
+    paragraphs: list[str] = []
+    headings: set[int] = set()
+    for u in body_units:
+        t = _normalise_spaces(u.text)
+        if not t:
+            continue
+        if u.kind == "heading":
+            headings.add(len(paragraphs))
+        paragraphs.append(t)
+    return _Parsed(
+        title=_normalise_spaces(title),
+        subtitle=_normalise_spaces(subtitle),
+        paragraphs=paragraphs,
+        headings=headings,
+        captions=[_normalise_spaces(c) for c in captions if c.strip()],
+        bylines=[_normalise_spaces(b) for b in bylines if b.strip()],
+    )
+
+
+def _normalise_chars(raw: str) -> str:
+    text = raw.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    text = _ZERO_WIDTH_RE.sub("", text)
+    text = _ODD_SPACE_RE.sub(" ", text)
+    return "\n".join(_SPACES_RE.sub(" ", line).strip() for line in text.split("\n"))
+
+
+def _join_speech_fragments(text: str) -> tuple[bool, str]:
+    """Undo numbered fragments (`1、…\\n2、…`) whose numbers fall in mid-sentence."""
+    lines = text.split("\n")
+    nonempty = [ln for ln in lines if ln]
+    numbered = [(i, _FRAGMENT_NO_RE.match(ln)) for i, ln in enumerate(lines)]
+    numbered = [(i, m) for i, m in numbered if m]
+    if len(numbered) < 3 or len(numbered) < 0.7 * len(nonempty):
+        return False, text
+    numbers = [int(m.group(1)) for _, m in numbered]
+    if numbers != list(range(1, len(numbers) + 1)):
+        return False, text
+    cut = 0
+    for i, _ in numbered[1:]:
+        prev = next((lines[j] for j in range(i - 1, -1, -1) if lines[j]), "")
+        if not ends_sentence(prev):
+            cut += 1
+    if cut < 0.5 * (len(numbered) - 1):
+        return False, text  # a real numbered list, not a speech cut into pieces
+    out: list[str] = []
+    pending_blank = False
+    for ln in lines:
+        m = _FRAGMENT_NO_RE.match(ln)
+        if m:
+            ln = ln[m.end() :]
+        if not ln:
+            pending_blank = True
+            continue
+        if out and m and not pending_blank:
+            out[-1] = _glue(out[-1], ln)
+        else:
+            if pending_blank and out:
+                out.append("")
+            out.append(ln)
+        pending_blank = False
+    return True, "\n".join(out)
+
+
+def _glue(a: str, b: str) -> str:
+    """Join two pieces of one sentence; only Latin words need a space between them."""
+    if a and b and a[-1].isascii() and a[-1].isalpha() and b[0].isascii() and b[0].isalpha():
+        return f"{a} {b}"
+    return a + b
+
+
+def _split_units(text: str) -> list[_Unit]:
+    """Paragraph units with the number of newlines before each; unwraps hard-wrapped blocks."""
+    units: list[_Unit] = []
+    newlines = 0
+    block: list[str] = []
+
+    def flush(gap: int) -> None:
+        if not block:
+            return
+        for k, line in enumerate(_unwrap_block(block)):
+            units.append(_Unit(line, gap if k == 0 else 1))
+        block.clear()
+
+    gap_for_block = 0
+    for line in text.split("\n"):
+        if line:
+            if block and newlines > 1:
+                flush(gap_for_block)
+                gap_for_block = newlines
+            elif not block:
+                gap_for_block = newlines if units else 0
+            block.append(line)
+            newlines = 1
+        else:
+            newlines += 1
+    flush(gap_for_block)
+    for a, b in zip(units, units[1:], strict=False):
+        a.gap_after = b.gap_before
+    return units
+
+
+def _unwrap_block(lines: list[str]) -> list[str]:
+    """Join the lines of a block that were wrapped at a fixed width (PDF extraction)."""
+    if len(lines) == 1:
+        return lines
+    width = max(len(ln) for ln in lines)
+    out = [lines[0]]
+    for prev, line in zip(lines, lines[1:], strict=False):
+        wrapped = width >= 15 and len(prev) >= 0.7 * width and not ends_sentence(prev)
+        if wrapped:
+            out[-1] = _glue(out[-1], line)
+        else:
+            out.append(line)
+    return out
+
+
+def _mark_gap_captions(units: list[_Unit]) -> None:
+    """Short paragraphs set off by more blank lines than the document's usual are captions."""
+    gaps = [u.gap_before for u in units[1:]]
+    if not gaps:
+        return
+    usual = Counter(gaps).most_common(1)[0][0]
+    threshold = max(3, usual + 1)
+    for u in units[1:]:
+        if u.gap_before >= threshold and len(u.text) <= CAPTION_MAX and not _is_byline(u.text):
+            u.kind = "caption"
+
+
+def _take_header(
+    units: list[_Unit], meta: DocMeta | None
+) -> tuple[str, str, list[str], list[_Unit]]:
+    """Split off title, subtitle and bylines at the top of the document."""
+    bylines: list[str] = []
+    title = subtitle = ""
+    i = 0
+    if not units:
+        return title, subtitle, bylines, units
+    first = units[0].text
+    meta_title = _squash(meta.title) if meta and meta.title else ""
+    if meta_title and _squash(first).startswith(meta_title) and _squash(first) != meta_title:
+        # The title is fused to the first sentence (speech fragments): cut it off.
+        k = _prefix_end(first, meta_title)
+        title, units[0].text = first[:k].strip(), first[k:].strip()
+    elif _looks_like_title(first):
+        title = _LEADING_NUMBER_RE.sub("", first)
+        i = 1
+    else:
+        m = _DOC_KIND_TITLE_RE.match(_LEADING_NUMBER_RE.sub("", first))
+        if m and len(first) > HEADING_MAX:
+            stripped = _LEADING_NUMBER_RE.sub("", first)
+            title, units[0].text = m.group(1).strip(), stripped[m.end() :].strip()
+    if i == 1:
+        meta_sub = _squash(meta.subtitle) if meta and meta.subtitle else ""
+        j = i
+        while j < len(units) and j <= 3:
+            t = units[j].text
+            nxt = units[j + 1].text if j + 1 < len(units) else ""
+            if _is_byline(t):
+                units[j].kind = "byline"
+                bylines.append(t)
+            elif not subtitle and (
+                t.startswith(("——", "--", "—"))
+                or (meta_sub and _squash(t) == meta_sub)
+                or (len(t) <= HEADING_MAX and not ends_sentence(t) and _is_byline(nxt))
+            ):
+                subtitle = t
+            else:
+                break
+            j += 1
+        i = j
+    return title, subtitle, bylines, units[i:]
+
+
+def _looks_like_title(t: str) -> bool:
+    return len(t) <= 60 and not ends_sentence(t) and not any(c in _FINAL_INSIDE for c in t)
+
+
+def _squash(s: str) -> str:
+    return re.sub(r"\s+", "", s)
+
+
+def _prefix_end(text: str, squashed_prefix: str) -> int:
+    """Index in `text` just after the whitespace-insensitive `squashed_prefix`."""
+    k = n = 0
+    while k < len(text) and n < len(squashed_prefix):
+        if not text[k].isspace():
+            n += 1
+        k += 1
+    return k
+
+
+def _split_inline_breaks(units: list[_Unit]) -> list[_Unit]:
+    """In a joined speech, a space between Chinese text marks a lost paragraph break."""
+    out: list[_Unit] = []
+    for u in units:
+        if u.kind != "body":
+            out.append(u)
+            continue
+        pieces = _split_at_soft_breaks(u.text)
+        for k, piece in enumerate(pieces):
+            for part in _split_tail_heading(piece):
+                out.append(_Unit(part, u.gap_before if k == 0 else 2, kind="body"))
+    return out
+
+
+def _split_at_soft_breaks(text: str) -> list[str]:
+    pieces: list[str] = []
+    depth = 0
+    start = 0
+    cjk = re.compile(rf"[{_CJK}]")
+    for k, ch in enumerate(text):
+        if ch in "(（《【「『“":
+            depth += 1
+        elif ch in ")）》】」』”" and depth:
+            depth -= 1
+        elif ch == " " and depth == 0 and 0 < k < len(text) - 1:
+            left, right = text[k - 1], text[k + 1]
+            if (cjk.match(left) or left in "。！？；!?;”）)") and (
+                cjk.match(right) or right in "“（(《"
+            ):
+                pieces.append(text[start:k])
+                start = k + 1
+    pieces.append(text[start:])
+    return [p.strip() for p in pieces if p.strip()]
+
+
+def _split_tail_heading(piece: str) -> list[str]:
+    """`…园区。创新三个工作载体,有效强化…功能` ends in a heading glued after a sentence."""
+    if ends_sentence(piece):
+        return [piece]
+    last = max(piece.rfind(c) for c in _FINAL_INSIDE)
+    if last < 0:
+        return [piece]
+    tail = piece[last + 1 :].strip()
+    if 0 < len(tail) <= HEADING_MAX and is_heading(tail):
+        return [piece[: last + 1], tail]
+    return [piece]
+
+
+def ends_sentence(t: str) -> bool:
+    """True when `t` ends a sentence (final punctuation, maybe followed by closing marks)."""
+    t = t.rstrip().rstrip(CLOSERS)
+    return bool(t) and t[-1] in FINAL_PUNCT
+
+
+def is_heading(t: str) -> bool:
+    """Short line without sentence punctuation that does not dangle into the next line."""
+    t = t.strip()
+    if not t or len(t) > HEADING_MAX or ends_sentence(t):
+        return False
+    if any(c in _FINAL_INSIDE for c in t):
+        return False
+    return t[-1] not in _CONTINUES
+
+
+def _is_byline(t: str, *, strict: bool = False) -> bool:
+    """Author/editor credit line; `strict` (mid-document) accepts only unambiguous forms."""
+    t = t.strip()
+    if not t or len(t) > 40 or any(c in "。！？!?；;" for c in t):
+        return False
+    if _BYLINE_PREFIX_RE.match(t) or _NAMES_CREDIT_RE.match(t):
+        return True
+    return not strict and bool(_BYLINE_WORD_RE.search(t)) and len(t) <= 30
+
+
+def _join_broken(units: list[_Unit]) -> list[_Unit]:
+    """Join body paragraphs cut by page breaks (captions were already taken out between)."""
+    out: list[_Unit] = []
+    i = 0
+    while i < len(units):
+        cur = units[i]
+        i += 1
+        if cur.kind != "body":
+            out.append(cur)
+            continue
+        while not ends_sentence(cur.text) and i < len(units):
+            nxt = units[i]
+            dangling = cur.text.rstrip()[-1:] in _CONTINUES
+            if nxt.kind == "body" or (dangling and nxt.kind == "heading"):
+                cur = _Unit(_glue(cur.text, nxt.text), cur.gap_before, nxt.gap_after, "body")
+                i += 1
+            else:
+                break
+        out.append(cur)
+    return out
+
+
+def _trailing_captions(units: list[_Unit]) -> tuple[list[_Unit], list[str]]:
+    """Short heading-like lines after the last body paragraph are photo captions."""
+    captions: list[str] = []
+    while units and units[-1].kind == "heading" and len(units[-1].text) <= TRAILING_CAPTION_MAX:
+        captions.insert(0, units.pop().text)
+    return units, captions
+
+
+def _strip_credits(units: list[_Unit]) -> tuple[list[_Unit], list[str]]:
+    """Reporter credits in parentheses at the end (or `本报讯(…)` at the start) are bylines."""
+    credits: list[str] = []
+    body_idx = [k for k, u in enumerate(units) if u.kind == "body"]
+    if body_idx:
+        last = units[body_idx[-1]]
+        m = _TRAILING_CREDIT_RE.search(last.text)
+        if m and m.start() > 0:
+            credits.append(m.group().strip().strip("()（）").strip())
+            last.text = last.text[: m.start()].rstrip()
+        first = units[body_idx[0]]
+        m = _LEADING_CREDIT_RE.match(first.text)
+        if m and m.end() < len(first.text):
+            credits.insert(0, m.group().strip())
+            first.text = first.text[m.end() :]
+    return units, credits
+
+
+def _normalise_spaces(t: str) -> str:
+    t = _ODD_SPACE_RE.sub(" ", t)
+    t = _SPACES_RE.sub(" ", t.replace("\n", " ")).strip()
+    t = _SPACE_CJK_ASCII_RE.sub("", t)
+    t = _SPACE_ASCII_CJK_RE.sub("", t)
+    return _SPACE_AROUND_PUNCT_RE.sub("", t)
+
+
+# --- metadata -------------------------------------------------------------------------------
+
+
+def _meta_from_parsed(doc_id: str, parsed: _Parsed, known_regions: Iterable[str]) -> DocMeta:
+    body = [p for k, p in enumerate(parsed.paragraphs) if k not in parsed.headings]
+    head = f"{parsed.title}\n{parsed.subtitle}"
+    opening = "\n".join(body)[:600]
+    region, city, province = _find_region(
+        head, opening, "\n".join(parsed.paragraphs), known_regions
+    )
+    return DocMeta(
+        doc_id=doc_id,
+        title=parsed.title,
+        subtitle=parsed.subtitle,
+        region=region,
+        city=city,
+        province=province,
+        authors=" ".join(parsed.bylines),
+        inferred=True,
+    )
+
+
+def _find_region(
+    head: str, opening: str, full: str, known_regions: Iterable[str]
+) -> tuple[str, str, str]:
+    """Most specific place the report is about: a known region first, else a place pattern."""
+    known = sorted({r.strip() for r in known_regions if r and r.strip()}, key=len, reverse=True)
+    places = _place_patterns(head) + _place_patterns(opening)
+    for scope in (head, opening):
+        hits = [r for r in known if r in scope]
+        if hits:
+            region = min(hits, key=lambda r: (_rank(r), scope.index(r)))
+            return region, *_city_province_for(region, places)
+    for region, _, _ in places:
+        if region:
+            return region, *_city_province_for(region, places)
+    counts = Counter({r: full.count(r) for r in known})
+    if counts:
+        region, n = max(counts.items(), key=lambda kv: (kv[1], -_rank(kv[0]), len(kv[0])))
+        if n >= 2:
+            return region, *_city_province_for(region, places)
+    return "", "", ""
+
+
+def _rank(name: str) -> int:
+    """Smaller is more specific: county level before city before province."""
+    if name.endswith(("区", "县", "旗")):
+        return 0
+    if name.endswith(("市", "州", "盟")):
+        return 1
+    return 2
+
+
+def _city_province_for(region: str, places: list[tuple[str, str, str]]) -> tuple[str, str]:
+    same = [(city, province) for r, city, province in places if r == region]
+    if same:
+        return max(same, key=lambda cp: (bool(cp[1]), bool(cp[0])))
+    for _, city, province in places:
+        if city == region:
+            return (city if _rank(region) > 0 else ""), province
+    return ("", "") if _rank(region) == 0 else (region if _rank(region) == 1 else "", "")
+
+
+def _place_patterns(text: str) -> list[tuple[str, str, str]]:
+    """(region, city, province) for every place-name pattern found in `text`, in order."""
+    found: list[tuple[int, tuple[str, str, str]]] = []
+    for province in _PROVINCES:
+        for m in re.finditer(re.escape(province), text):
+            rest = _PLACE_AFTER_PROVINCE_RE.match(text[m.end() :])
+            city = (rest.group("city") or "") if rest else ""
+            county = (rest.group("county") or "") if rest else ""
+            city = city if _plausible_place(city) else ""
+            county = county if _plausible_place(county) else ""
+            if province.endswith("市") and not city:  # municipality: 北京市朝阳区
+                city = province
+            region = county or city or province
+            found.append((m.start(), (region, city, province)))
+    covered = {pos for pos, _ in found}
+    for m in _CITY_COUNTY_RE.finditer(text):
+        if m.start() in covered or any(
+            pos < m.start() < pos + 12 for pos in covered
+        ):  # already part of a province match
+            continue
+        city, county = m.group("city"), m.group("county") or ""
+        if not _plausible_place(city):
+            continue
+        if county and not _plausible_place(county):
+            county = ""
+        found.append((m.start(), (county or city, city, "")))
+    for line in text.split("\n"):
+        m = _TITLE_PLACE_RE.match(line.strip().lstrip("—-"))
+        if m and _plausible_place(m.group("county")):
+            county = m.group("county")
+            pos = text.find(line)
+            found.append((pos, (county, county if county.endswith("市") else "", "")))
+    found.sort(key=lambda x: x[0])
+    return [p for _, p in found]
+
+
+def _plausible_place(name: str) -> bool:
+    """Reject pattern matches such as `五年来全市` that are phrases, not place names."""
+    if len(name) < 2 or name[0] in _NOT_PLACE_START:
+        return False
+    return not any(part in name for part in _NOT_PLACE_PARTS)
