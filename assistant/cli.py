@@ -68,7 +68,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     question = (args.question or "").strip()
     if not question:
-        raise UserError("请输入要检索的问题，例如：assistant search \"大连建立了多少个网格\"")
+        raise UserError('请输入要检索的问题，例如：assistant search "大连建立了多少个网格"')
     passages = get_assistant().search(question, k=args.k, regions=args.region or None)
     if args.json:
         _print_json([p.to_dict() for p in passages])
@@ -77,7 +77,9 @@ def cmd_search(args: argparse.Namespace) -> int:
         print("没有找到相关段落。")
     for i, p in enumerate(passages, start=1):
         c = p.chunk
-        print(f"[{i}] {c.region} · {c.title} · {c.section or '正文'}  ({c.doc_id} {c.start}-{c.end}, score {p.score:.4f})")
+        print(
+            f"[{i}] {c.region} · {c.title} · {c.section or '正文'}  ({c.doc_id} {c.start}-{c.end}, score {p.score:.4f})"
+        )
         print(f"    {c.text}\n")
     return 0
 
@@ -143,7 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
     args = build_parser().parse_args(argv)
     from assistant.embeddings import EmbeddingError
     from assistant.store import StoreError

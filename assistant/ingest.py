@@ -86,7 +86,11 @@ def collect_sources(paths: Iterable[Path]) -> tuple[list[Source], list[IngestRes
     for path in paths:
         if path.is_dir():
             for f in sorted(path.rglob("*")):
-                if f.is_file() and f.suffix.lower() in SUPPORTED_SUFFIXES and not f.name.startswith("."):
+                if (
+                    f.is_file()
+                    and f.suffix.lower() in SUPPORTED_SUFFIXES
+                    and not f.name.startswith(".")
+                ):
                     sources.append(Source(f, doc_id_for(f), f.name))
         elif path.is_file():
             sources.append(Source(path, doc_id_for(path), path.name))
@@ -143,14 +147,18 @@ class Ingestor:
             try:
                 prepared.append(self.prepare(source, (metas or {}).get(source.doc_id)))
             except LoadError as exc:
-                results.append(IngestResult(source.display_name, REJECTED, source.doc_id, exc.reason))
+                results.append(
+                    IngestResult(source.display_name, REJECTED, source.doc_id, exc.reason)
+                )
             except (ValueError, OSError) as exc:
                 results.append(
                     IngestResult(source.display_name, REJECTED, source.doc_id, _reason(exc))
                 )
         with self.store.write_lock():
             records = {r.doc_id: r for r in self.store.records()}
-            by_hash = {r.content_hash: r.doc_id for r in records.values() if r.status == STATUS_INDEXED}
+            by_hash = {
+                r.content_hash: r.doc_id for r in records.values() if r.status == STATUS_INDEXED
+            }
             todo: list[tuple[Prepared, str]] = []
             for p in prepared:
                 old = records.get(p.source.doc_id)

@@ -60,7 +60,9 @@ class Assistant:
 
     # ---- corpus --------------------------------------------------------------------------
 
-    def ingest_paths(self, paths: list[Path], progress: Progress | None = None) -> list[IngestResult]:
+    def ingest_paths(
+        self, paths: list[Path], progress: Progress | None = None
+    ) -> list[IngestResult]:
         sources, problems = collect_sources(paths)
         results = problems + self.ingestor.ingest(sources, progress)
         self.retriever.refresh(force=True)
@@ -84,7 +86,9 @@ class Assistant:
         target = folder / f"{doc_id}{ext}"
         if len(data) > self.settings.max_file_bytes:
             limit_mb = self.settings.max_file_bytes / 1024 / 1024
-            return IngestResult(display, "rejected", doc_id, f"文件超过大小上限（{limit_mb:.0f} MB）。")
+            return IngestResult(
+                display, "rejected", doc_id, f"文件超过大小上限（{limit_mb:.0f} MB）。"
+            )
         # Index from an incoming copy; it replaces the kept file only once it was accepted,
         # so a bad new version never destroys the good old one.
         incoming = folder / f".incoming-{doc_id}{ext}"

@@ -46,7 +46,9 @@ class Settings(BaseSettings):
     embedding_model: str = Field(
         "text-embedding-3-small", validation_alias=_env("ASSISTANT_EMBEDDING_MODEL")
     )
-    embedding_base_url: str | None = Field(None, validation_alias=_env("ASSISTANT_EMBEDDING_BASE_URL"))
+    embedding_base_url: str | None = Field(
+        None, validation_alias=_env("ASSISTANT_EMBEDDING_BASE_URL")
+    )
     embedding_api_key: SecretStr | None = Field(
         None, validation_alias=_env("ASSISTANT_EMBEDDING_API_KEY")
     )

@@ -4,7 +4,6 @@ status records, so an interrupted ingest never leaves a half-indexed report visi
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 from collections.abc import Iterator
@@ -277,7 +276,8 @@ class ReportStore:
         with self._guard("读取段落"):
             got = self.chunks.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
         chunks = [
-            Chunk.from_metadata(t, m) for t, m in zip(got["documents"], got["metadatas"], strict=True)
+            Chunk.from_metadata(t, m)
+            for t, m in zip(got["documents"], got["metadatas"], strict=True)
         ]
         return sorted(chunks, key=lambda c: (c.kind != "body", c.start, c.end))
 
@@ -321,7 +321,3 @@ class _Guard:
 def _looks_like_connection_error(exc: BaseException) -> bool:
     text = f"{type(exc).__name__} {exc}".lower()
     return any(w in text for w in ("connect", "timeout", "timed out", "refused", "unreachable"))
-
-
-def dumps_meta(meta: DocMeta) -> str:
-    return json.dumps(meta.to_dict(), ensure_ascii=False)

@@ -41,7 +41,9 @@ class ChromaServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"chroma run exited: {self.log.read_text(errors='replace')[-2000:]}")
+                raise RuntimeError(
+                    f"chroma run exited: {self.log.read_text(errors='replace')[-2000:]}"
+                )
             try:
                 with urllib.request.urlopen(self.url + "/api/v2/heartbeat", timeout=1):
                     return self

@@ -17,7 +17,12 @@ def test_catalog_covers_every_shipped_report(catalog):
     ids = {p.stem for p in REPORTS_DIR.glob("*.txt")}
     assert ids == set(catalog.entries)
     for meta in catalog.entries.values():
-        assert meta.title and meta.region and meta.province and meta.kind in {"纪实", "综述", "发言稿", "报道"}
+        assert (
+            meta.title
+            and meta.region
+            and meta.province
+            and meta.kind in {"纪实", "综述", "发言稿", "报道"}
+        )
     assert catalog.regions() == ["薛城区", "大连市", "青山区", "清河门区", "浮山县"]
     # The speech never names its district in its title: only the catalog knows.
     assert catalog.meta("002_99405c1be57e5253").region == "青山区"

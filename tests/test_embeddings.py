@@ -59,7 +59,9 @@ def test_queries_are_cached_in_memory(tmp_path):
 
 
 def test_backend_failure_is_a_clean_error_without_details(tmp_path):
-    emb = CachedEmbeddings(CountingEmbeddings(fail=True), "m", EmbeddingCache(tmp_path / "c.sqlite3"))
+    emb = CachedEmbeddings(
+        CountingEmbeddings(fail=True), "m", EmbeddingCache(tmp_path / "c.sqlite3")
+    )
     with pytest.raises(EmbeddingError) as info:
         emb.embed_documents(["甲"])
     assert "sk-secret" not in str(info.value)

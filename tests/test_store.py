@@ -20,7 +20,9 @@ from tests.conftest import make_settings
 def _chunks(doc_id: str, region: str, texts: list[str]) -> list[Chunk]:
     out, pos = [], 0
     for i, t in enumerate(texts):
-        out.append(Chunk(f"{doc_id}-{i}", doc_id, t, region, "标题", "一 › 二", i, pos, pos + len(t)))
+        out.append(
+            Chunk(f"{doc_id}-{i}", doc_id, t, region, "标题", "一 › 二", i, pos, pos + len(t))
+        )
         pos += len(t) + 2
     return out
 
@@ -31,8 +33,11 @@ def store(request, isolated_env, seeded_cache):
     if request.param == "server":
         server = request.getfixturevalue("chroma_server")
         # A fresh collection per test on the shared server.
-        overrides = dict(chroma_host="127.0.0.1", chroma_port=server.port,
-                         collection=f"t{abs(hash(request.node.nodeid)) % 10**8}")
+        overrides = dict(
+            chroma_host="127.0.0.1",
+            chroma_port=server.port,
+            collection=f"t{abs(hash(request.node.nodeid)) % 10**8}",
+        )
     settings = make_settings(isolated_env, **overrides)
     store = ReportStore(settings, make_embeddings(settings))
     yield store
@@ -41,7 +46,9 @@ def store(request, isolated_env, seeded_cache):
 
 def _put(store, doc_id="d1", region="大连市", texts=None):
     texts = texts or ["大连市建立了6331个网格。", "成立5059个网格党组织。"]
-    record = DocRecord(DocMeta(doc_id=doc_id, title="标题", region=region), "h-" + doc_id, "", 0, 0.0)
+    record = DocRecord(
+        DocMeta(doc_id=doc_id, title="标题", region=region), "h-" + doc_id, "", 0, 0.0
+    )
     store.put_document(record, _chunks(doc_id, region, texts))
     return record
 

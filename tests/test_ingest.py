@@ -1,0 +1,115 @@
+"""Ingest is idempotent, replaces changed reports, refuses duplicates and bad files."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.conftest import REPORTS_DIR
+
+pytestmark = pytest.mark.unit
+
+DALIAN = "001_75dfd3e5621028d9.txt"
+QINGSHAN = "002_99405c1be57e5253.txt"
+
+
+def test_same_files_again_add_and_embed_nothing(fresh_assistant, tmp_path):
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    shutil.copy(REPORTS_DIR / DALIAN, folder)
+    first = fresh_assistant.ingest_paths([folder])
+    assert [r.status for r in first] == ["indexed"]
+    count = fresh_assistant.store.count()
+    embedded = fresh_assistant.store.embeddings.embedded_texts
+    again = fresh_assistant.ingest_paths([folder])
+    assert [r.status for r in again] == ["unchanged"]
+    assert fresh_assistant.store.count() == count
+    assert fresh_assistant.store.embeddings.embedded_texts == embedded
+
+
+def test_sample_corpus_is_embedded_from_cache(fresh_assistant):
+    """The seeded cache holds the corpus: indexing it again embeds no text."""
+    results = fresh_assistant.ingest_paths([REPORTS_DIR])
+    assert [r.status for r in results] == ["indexed"] * 5
+    assert fresh_assistant.store.embeddings.embedded_texts == 0
+    assert fresh_assistant.status()["documents"] == 5
+
+
+def test_changed_file_replaces_its_chunks(fresh_assistant, tmp_path):
+    path = tmp_path / "报告.txt"
+    path.write_text("第一版的内容。社区建立了12个网格，成立了3个网格党组织。", encoding="utf-8")
+    assert fresh_assistant.ingest_paths([path])[0].status == "indexed"
+    path.write_text("第二版的内容。社区建立了15个网格，成立了4个网格党组织。", encoding="utf-8")
+    result = fresh_assistant.ingest_paths([path])[0]
+    assert result.status == "replaced"
+    texts = [c.text for c in fresh_assistant.store.chunks_of(result.doc_id)]
+    assert texts and all("第二版" in t for t in texts if "版" in t)
+    assert not any("第一版" in t for t in texts)
+    assert fresh_assistant.search("社区建立了多少个网格", k=3)[0].chunk.text.startswith("第二版")
+
+
+def test_same_content_under_another_name_is_a_duplicate(fresh_assistant, tmp_path):
+    shutil.copy(REPORTS_DIR / QINGSHAN, tmp_path / "copy_of_qingshan.txt")
+    fresh_assistant.ingest_paths([REPORTS_DIR / QINGSHAN])
+    count = fresh_assistant.store.count()
+    result = fresh_assistant.ingest_paths([tmp_path / "copy_of_qingshan.txt"])[0]
+    assert result.status == "duplicate" and "002_99405c1be57e5253" in result.reason
+    assert fresh_assistant.store.count() == count
+
+
+def test_bad_file_is_rejected_and_the_rest_still_indexes(fresh_assistant, tmp_path):
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "binary.txt").write_bytes(bytes(range(256)) * 20)
+    shutil.copy(REPORTS_DIR / DALIAN, folder / DALIAN)
+    results = {r.name: r for r in fresh_assistant.ingest_paths([folder])}
+    assert results[DALIAN].status == "indexed"
+    assert results["empty.txt"].status == "rejected" and results["empty.txt"].reason
+    assert results["binary.txt"].status == "rejected"
+    assert {d["doc_id"] for d in fresh_assistant.documents()} == {"001_75dfd3e5621028d9"}
+
+
+def test_missing_path_is_rejected(fresh_assistant, tmp_path):
+    result = fresh_assistant.ingest_paths([tmp_path / "nope.txt"])[0]
+    assert result.status == "rejected" and "不存在" in result.reason
+
+
+def test_remove(fresh_assistant):
+    fresh_assistant.ingest_paths([REPORTS_DIR / DALIAN])
+    assert fresh_assistant.remove("001_75dfd3e5621028d9") is True
+    assert fresh_assistant.store.count() == 0
+    assert fresh_assistant.search("网格", k=3) == []
+    assert fresh_assistant.remove("001_75dfd3e5621028d9") is False
+
+
+def test_report_without_catalog_entry_gets_inferred_metadata(fresh_assistant, tmp_path):
+    path = tmp_path / "新报告.txt"
+    path.write_text(
+        "辽宁省鞍山市铁东区：网格党建见实效\n\n铁东区把党组织建在网格上，全区建立网格党支部120个。",
+        encoding="utf-8",
+    )
+    result = fresh_assistant.ingest_paths([path])[0]
+    assert result.status == "indexed"
+    doc = next(d for d in fresh_assistant.documents() if d["doc_id"] == result.doc_id)
+    assert doc["region"] == "铁东区" and doc["inferred"] is True
+    fresh_assistant.update_metadata(result.doc_id, region="铁东区（鞍山）")
+    assert fresh_assistant.search("网格党支部", k=1, regions=["铁东区（鞍山）"])
+
+
+def test_upload_is_stored_under_a_generated_name(fresh_assistant, isolated_env):
+    data = "关于社区“双报到”的报告。\n\n在职党员到社区报到服务，共解决问题30件。".encode("gbk")
+    result = fresh_assistant.ingest_upload("../../prompts/system.md\x00.txt", data)
+    assert result.status == "indexed", result.reason
+    files = [p.name for p in (isolated_env / "uploads").iterdir()]
+    assert files == [f"{result.doc_id}.txt"]
+    assert "/" not in result.name and "\x00" not in result.name
+    # The same name again with new content: a new version replaces the old one.
+    data2 = "关于社区“双报到”的报告。\n\n在职党员到社区报到服务，共解决问题45件。".encode("gbk")
+    again = fresh_assistant.ingest_upload("../../prompts/system.md\x00.txt", data2)
+    assert again.status == "replaced" and again.doc_id == result.doc_id
+    # A bad new version is rejected and the good old file stays.
+    bad = fresh_assistant.ingest_upload("../../prompts/system.md\x00.txt", b"")
+    assert bad.status == "rejected"
+    assert (isolated_env / "uploads" / f"{result.doc_id}.txt").read_bytes() == data2
