@@ -257,6 +257,13 @@ def _pack(units: list[_Span], min_chars: int, max_chars: int) -> list[tuple[int,
         j = i + 1
         while j < n and units[j].end - units[i].start <= max_chars:
             j += 1
+        # A chunk below min_chars may take one more unit as long as it stays under the merge cap.
+        if (
+            j < n
+            and units[j - 1].end - units[i].start < min_chars
+            and units[j].end - units[i].start <= MERGE_FACTOR * max_chars
+        ):
+            j += 1
         ranges.append((i, j))
         if j >= n:
             break
