@@ -1,0 +1,400 @@
+"""The LLM answerer: any OpenAI-compatible chat endpoint through langchain-openai's ChatOpenAI.
+
+Every call runs in a worker thread while the caller waits on a queue with the time left, so an
+answer has a TOTAL deadline (the client's own timeout only bounds each read, and a server that
+trickles bytes never trips it). Failures of any kind give a Chinese notice that never contains
+the key, and the offline extract as the answer; a cut-off answer is never presented as complete.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+
+from assistant.answer_offline import OfflineAnswerer
+from assistant.answers import OFFLINE, Answerer, Draft
+from assistant.prompts import PromptLibrary, format_passages
+from assistant.settings import Settings
+from assistant.types import Passage
+
+log = logging.getLogger(__name__)
+
+FALLBACK_SUFFIX = "已改用离线摘录（以下内容直接摘自报告原文）。"
+# A transient failure before any text arrived is retried once more by us, on top of the
+# client's own retries (which cover 429/5xx/connection errors).
+OWN_RETRIES = 1
+MIN_ATTEMPT_S = 1.0
+
+
+class Deadline:
+    """A point in time shared by all LLM calls of one answer."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = float(seconds)
+        self.end = time.monotonic() + self.seconds
+
+    def remaining(self) -> float:
+        return max(0.0, self.end - time.monotonic())
+
+    @property
+    def expired(self) -> bool:
+        return self.remaining() <= 0.0
+
+
+def make_chat_model(settings: Settings) -> BaseChatModel | None:
+    """ChatOpenAI for the configured endpoint, or None when no LLM is configured."""
+    if not settings.llm_configured:
+        return None
+    from langchain_openai import ChatOpenAI
+    from pydantic import SecretStr
+
+    # Local servers (vLLM, Ollama) often need no key, but the client insists on one.
+    key = settings.openai_api_key or SecretStr("not-needed")
+    return ChatOpenAI(
+        model=settings.openai_model,
+        base_url=settings.openai_base_url or None,
+        api_key=key,
+        temperature=settings.llm_temperature,
+        timeout=settings.llm_timeout_s,
+        max_retries=max(0, settings.llm_retries),
+        use_responses_api=False,
+        stream_usage=False,
+    )
+
+
+def model_label(chat_model: Any, settings: Settings | None = None) -> str:
+    name = (
+        getattr(chat_model, "model_name", None)
+        or getattr(chat_model, "model", None)
+        or (settings.openai_model if settings else None)
+        or type(chat_model).__name__
+    )
+    return f"llm:{name}"
+
+
+# ---- one call with a deadline ------------------------------------------------------------
+
+
+@dataclass
+class Generation:
+    """What came back from one LLM call: the text and whether it finished normally."""
+
+    text: str = ""
+    ok: bool = False
+    complete: bool = False
+    reason: str = ""  # Chinese, safe to show (never contains the key)
+    error: str = ""  # exception type, for logs
+
+
+class _Cut(Exception):
+    """The stream ended without the model saying it had finished."""
+
+
+def _finish_reason(chunk: Any) -> str | None:
+    meta = getattr(chunk, "response_metadata", None) or {}
+    reason = meta.get("finish_reason")
+    if reason:
+        return str(reason)
+    info = getattr(chunk, "generation_info", None) or {}
+    return info.get("finish_reason")
+
+
+def _text_of(message: Any) -> str:
+    content = getattr(message, "content", message)
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # content blocks
+        return "".join(b.get("text", "") if isinstance(b, dict) else str(b) for b in content)
+    return str(content or "")
+
+
+def generate(
+    chat_model: BaseChatModel,
+    messages: Sequence[BaseMessage],
+    *,
+    deadline: Deadline,
+    on_token: Callable[[str], None] | None = None,
+    streaming: bool = True,
+    request_timeout: float | None = None,
+    retries: int = OWN_RETRIES,
+    secrets: Sequence[str] = (),
+) -> Generation:
+    """Run the model with a total deadline; never raises for model or network failures."""
+    attempt = 0
+    while True:
+        gen, emitted = _attempt(
+            chat_model, messages, deadline, on_token, streaming, request_timeout
+        )
+        transient = gen.error in {"_Cut", "EmptyReply", "APIConnectionError", "APITimeoutError"}
+        if gen.ok or emitted or not transient or attempt >= retries:
+            break
+        if deadline.remaining() < MIN_ATTEMPT_S:
+            break
+        attempt += 1
+        log.info("retrying the LLM call after %s (attempt %d)", gen.error, attempt + 1)
+    if not gen.ok:
+        log.warning("LLM call failed: %s", _redact(gen.error, secrets))
+    return gen
+
+
+def _attempt(
+    chat_model: BaseChatModel,
+    messages: Sequence[BaseMessage],
+    deadline: Deadline,
+    on_token: Callable[[str], None] | None,
+    streaming: bool,
+    request_timeout: float | None,
+) -> tuple[Generation, bool]:
+    events: queue.Queue[tuple[str, Any]] = queue.Queue()
+    cancel = threading.Event()
+    kwargs: dict[str, Any] = {}
+    if request_timeout is not None and _accepts_timeout(chat_model):
+        kwargs["timeout"] = max(0.5, min(request_timeout, deadline.remaining() + 0.5))
+
+    def work() -> None:
+        try:
+            if streaming:
+                finish = None
+                stream = chat_model.stream(list(messages), **kwargs)
+                try:
+                    for chunk in stream:
+                        if cancel.is_set():
+                            return
+                        finish = _finish_reason(chunk) or finish
+                        text = _text_of(chunk)
+                        if text:
+                            events.put(("delta", text))
+                finally:
+                    close = getattr(stream, "close", None)
+                    if close is not None:
+                        close()
+                events.put(("done", finish))
+            else:
+                message = chat_model.invoke(list(messages), **kwargs)
+                text = _text_of(message)
+                if text:
+                    events.put(("delta", text))
+                events.put(("done", _finish_reason(message)))
+        except BaseException as exc:  # noqa: BLE001 - reported to the waiting caller
+            events.put(("error", exc))
+
+    worker = threading.Thread(target=work, name="llm-call", daemon=True)
+    worker.start()
+    parts: list[str] = []
+    emitted = False
+    while True:
+        left = deadline.remaining()
+        try:
+            kind, value = events.get(timeout=left) if left > 0 else events.get_nowait()
+        except queue.Empty:
+            cancel.set()
+            reason = f"大模型未能在 {deadline.seconds:g} 秒内完成回答"
+            return Generation("".join(parts), ok=False, reason=reason, error="Deadline"), emitted
+        if kind == "delta":
+            parts.append(value)
+            if on_token is not None:
+                emitted = True
+                on_token(value)
+            continue
+        text = "".join(parts)
+        if kind == "error":
+            return Generation(
+                text, ok=False, reason=describe_error(value), error=type(value).__name__
+            ), emitted
+        finish = value
+        if not text.strip():
+            return Generation(
+                text, ok=False, reason="大模型没有返回任何内容", error="EmptyReply"
+            ), emitted
+        if finish == "length":
+            return Generation(
+                text, ok=False, reason="大模型的回答超出长度上限被截断", error="Length"
+            ), emitted
+        if streaming and finish is None:
+            return Generation(
+                text, ok=False, reason="大模型的回答在传输中途中断", error="_Cut"
+            ), emitted
+        return Generation(text, ok=True, complete=True), emitted
+
+
+def _accepts_timeout(chat_model: Any) -> bool:
+    # ChatOpenAI passes extra kwargs to the openai client, which takes a per-request timeout.
+    return type(chat_model).__module__.startswith("langchain_openai")
+
+
+def describe_error(exc: BaseException) -> str:
+    """A Chinese reason for an LLM failure, built from the error type only (no raw text,
+    which may echo credentials)."""
+    try:
+        import openai
+    except ImportError:  # pragma: no cover - openai is a dependency
+        openai = None  # type: ignore[assignment]
+    status = getattr(exc, "status_code", None)
+    if openai is not None:
+        if isinstance(exc, openai.APITimeoutError):
+            return "大模型服务响应超时"
+        if isinstance(exc, openai.APIConnectionError):
+            return "无法连接大模型服务，请检查 OPENAI_BASE_URL 和网络"
+        if isinstance(exc, openai.AuthenticationError):
+            return "大模型服务拒绝了 API 密钥（HTTP 401），请检查 OPENAI_API_KEY"
+        if isinstance(exc, openai.PermissionDeniedError):
+            return "没有使用该模型的权限（HTTP 403）"
+        if isinstance(exc, openai.NotFoundError):
+            return "找不到该模型或接口（HTTP 404），请检查 OPENAI_MODEL 和 OPENAI_BASE_URL"
+        if isinstance(exc, openai.RateLimitError):
+            return "大模型服务限流或额度不足（HTTP 429），请稍后再试"
+        if isinstance(exc, openai.APIStatusError):
+            return f"大模型服务出错（HTTP {status}）"
+        if isinstance(exc, openai.APIError):
+            return "大模型服务返回了无法识别的结果"
+    if isinstance(exc, TimeoutError):
+        return "大模型服务响应超时"
+    if isinstance(exc, (ConnectionError, OSError)):
+        return "无法连接大模型服务"
+    return f"大模型调用失败（{type(exc).__name__}）"
+
+
+def _redact(text: str, secrets: Sequence[str]) -> str:
+    for s in secrets:
+        if s and len(s) >= 4:
+            text = text.replace(s, "***")
+    return text
+
+
+def secrets_of(settings: Settings | None) -> list[str]:
+    if settings is None or settings.openai_api_key is None:
+        return []
+    return [settings.openai_api_key.get_secret_value()]
+
+
+def fallback_notice(reason: str) -> str:
+    return f"{reason}，{FALLBACK_SUFFIX}"
+
+
+# ---- the answerer ------------------------------------------------------------------------
+
+
+class LLMAnswerer:
+    """Answers from the passages with the model; falls back to the offline extract."""
+
+    def __init__(
+        self,
+        chat_model: BaseChatModel,
+        *,
+        prompts: PromptLibrary,
+        settings: Settings,
+        fallback: OfflineAnswerer,
+        streaming: bool = True,
+    ) -> None:
+        self.chat_model = chat_model
+        self.prompts = prompts
+        self.settings = settings
+        self.fallback = fallback
+        self.streaming = streaming
+        self.name = model_label(chat_model, settings)
+        self.deadline: Deadline | None = None  # set by the chain to share one per answer
+
+    def new_deadline(self) -> Deadline:
+        return Deadline(self.settings.llm_deadline_s)
+
+    def messages(
+        self, question: str, passages: Sequence[Passage], style: str = ""
+    ) -> list[BaseMessage]:
+        """System rules first, then the passages as delimited data, then the question."""
+        system = self.prompts.render("system")
+        human = self.prompts.render(
+            "answer", passages=format_passages(passages), question=question, style=style
+        )
+        return [SystemMessage(content=system), HumanMessage(content=human)]
+
+    def call(
+        self,
+        messages: Sequence[BaseMessage],
+        *,
+        on_token: Callable[[str], None] | None = None,
+        deadline: Deadline | None = None,
+        streaming: bool | None = None,
+    ) -> Generation:
+        return generate(
+            self.chat_model,
+            messages,
+            deadline=deadline or self.deadline or self.new_deadline(),
+            on_token=on_token,
+            streaming=self.streaming if streaming is None else streaming,
+            request_timeout=self.settings.llm_timeout_s,
+            secrets=secrets_of(self.settings),
+        )
+
+    def answer(
+        self,
+        question: str,
+        passages: list[Passage],
+        *,
+        regions: list[str] | None = None,
+        style: str = "",
+        on_token: Callable[[str], None] | None = None,
+    ) -> Draft:
+        if not passages:
+            return self.fallback.answer(question, passages, regions=regions)
+        gen = self.call(self.messages(question, passages, style), on_token=on_token)
+        if gen.ok:
+            return Draft(
+                text=gen.text.strip(), answerer=self.name, found=not says_not_found(gen.text)
+            )
+        return self.fall_back(question, passages, gen, regions=regions)
+
+    def fall_back(
+        self,
+        question: str,
+        passages: list[Passage],
+        gen: Generation,
+        *,
+        regions: list[str] | None = None,
+    ) -> Draft:
+        notice = fallback_notice(gen.reason)
+        offline = self.fallback.answer(question, passages, regions=regions)
+        return Draft(
+            text=f"> ⚠️ {notice}\n\n{offline.text}",
+            answerer=OFFLINE,
+            found=offline.found,
+            complete=False,
+            notice=notice,
+            partial=gen.text,
+            require_citation=False,
+        )
+
+
+def says_not_found(text: str) -> bool:
+    """The model said the reports do not cover the question (and cited nothing)."""
+    return ("未找到" in text or "没有找到" in text or "未涉及" in text) and "[" not in text
+
+
+def make_answerer(
+    settings: Settings,
+    chat_model: BaseChatModel | None = None,
+    offline: bool = False,
+    *,
+    prompts: PromptLibrary | None = None,
+    region_names: dict[str, str] | None = None,
+) -> Answerer:
+    """The one factory: the offline extract, or the LLM (with the offline extract as fallback)."""
+    fallback = OfflineAnswerer(region_names)
+    if offline or settings.offline:
+        return fallback
+    model = chat_model if chat_model is not None else make_chat_model(settings)
+    if model is None:
+        return fallback
+    return LLMAnswerer(
+        model,
+        prompts=prompts or PromptLibrary(settings.prompts_dir),
+        settings=settings,
+        fallback=fallback,
+    )

@@ -1,0 +1,343 @@
+"""Question in, checked Answer out: validate → condense → retrieve → pack → answer → verify.
+
+`answer_question` is what the CLI, the UI and the tests call; which answerer writes the text
+(offline extract or LLM) is decided by `make_answerer` from the settings.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import re
+import threading
+import time
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from langchain_core.messages import HumanMessage
+
+from assistant import compare as cmp
+from assistant.answer_llm import (
+    Deadline,
+    LLMAnswerer,
+    fallback_notice,
+    make_answerer,
+    secrets_of,
+)
+from assistant.answers import OFFLINE, Answer, Draft, neutralize_markdown
+from assistant.citations import verify_citations
+from assistant.conversation import condense_question, region_names_of
+from assistant.prompts import PromptError, PromptLibrary, format_passage
+from assistant.settings import Settings
+from assistant.tokens import PASSAGE_OVERHEAD_TOKENS, count_tokens, pack_passages
+from assistant.types import Passage
+
+log = logging.getLogger(__name__)
+
+MODES = ("auto", "qa", "compare")
+MAX_K = 50
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+EXAMPLE = "例如：“薛城区怎样整顿软弱涣散党组织？”"
+
+__all__ = ["MODES", "answer_question", "make_answerer", "stream_answer", "validate_question"]
+
+
+def validate_question(question: Any, max_chars: int) -> tuple[str, str]:
+    """(usable question, message for the user). An empty usable question means: do not search."""
+    if not isinstance(question, str):
+        question = "" if question is None else str(question)
+    text = _CONTROL.sub("", question).strip()
+    if not text:
+        return "", f"请输入问题，{EXAMPLE}"
+    if not any(unicodedata.category(ch)[0] in "LN" for ch in text):
+        return "", f"问题中没有可检索的文字，请用文字描述想了解的内容，{EXAMPLE}"
+    if len(text) > max_chars:
+        return text[:max_chars], f"问题过长（{len(question)} 字），只使用了前 {max_chars} 字。"
+    return text, ""
+
+
+def answer_question(
+    question: str,
+    *,
+    retriever: Any,
+    settings: Settings,
+    history: list[dict] | None = None,
+    mode: str = "auto",
+    regions: list[str] | None = None,
+    k: int | None = None,
+    prompt: str | None = None,
+    offline: bool = False,
+    chat_model: Any = None,
+    prompts: PromptLibrary | None = None,
+    on_token: Callable[[str], None] | None = None,
+) -> Answer:
+    """Answer one question from the reports; never raises for bad questions or model failures."""
+    t0 = time.perf_counter()
+    text, message = validate_question(question, settings.max_question_chars)
+    if not text:
+        ans = Answer(
+            question=str(question or ""),
+            standalone_question="",
+            mode="compare" if mode == "compare" else "qa",
+            answer=message,
+            found=False,
+            notice=message,
+        )
+        ans.timings_ms = {"retrieve": 0.0, "answer": 0.0, "total": _ms(t0)}
+        return ans
+    notices = [message] if message else []
+    prompts = prompts or PromptLibrary(settings.prompts_dir)
+    names = region_names_of(retriever)
+    answerer = make_answerer(settings, chat_model, offline, prompts=prompts, region_names=names)
+    llm = answerer if isinstance(answerer, LLMAnswerer) else None
+    deadline = llm.new_deadline() if llm else None
+    if llm:
+        llm.deadline = deadline
+
+    style, style_notice = _style(prompts, prompt, text)
+    if style_notice:
+        notices.append(style_notice)
+
+    standalone = condense_question(
+        text, history, region_names=names, llm=_llm_condense(llm, prompts, text) if llm else None
+    )
+    regions = [r for r in (regions or []) if r] or None
+    named = list(regions or _detect(retriever, standalone))
+    used_mode = _mode(mode)
+    if used_mode == "auto":
+        used_mode = "compare" if cmp.is_cross_question(standalone, named) else "qa"
+    per_region = max(1, min(int(k), MAX_K)) if k else cmp.PER_REGION_K
+    k = max(1, min(int(k or settings.top_k), MAX_K))
+
+    ans = Answer(
+        question=text,
+        standalone_question=standalone,
+        mode=used_mode,
+        answerer=answerer.name,
+        prompt=prompt or "",
+    )
+    try:
+        if used_mode == "compare":
+            compare_regions = list(regions or (named if len(named) >= 2 else retriever.regions()))
+            _compare(
+                ans,
+                standalone,
+                retriever,
+                settings,
+                prompts,
+                answerer,
+                llm,
+                names,
+                compare_regions,
+                per_region,
+                style,
+                on_token,
+            )
+        else:
+            _qa(ans, standalone, retriever, settings, answerer, regions, k, style, on_token)
+    except PromptError as exc:
+        _fail(ans, f"提示词文件有问题：{exc}。请运行 assistant prompts check。", settings)
+    except Exception as exc:  # noqa: BLE001 - a user's question must never crash the app
+        log.exception("answering failed")
+        _fail(ans, f"回答失败：{type(exc).__name__}：{exc}", settings)
+
+    if notices:
+        ans.notice = "；".join([*notices, ans.notice] if ans.notice else notices)
+        ans.answer = "".join(f"> {n}\n\n" for n in notices) + ans.answer
+    ans.timings_ms["total"] = _ms(t0)
+    for key in ("retrieve", "answer"):
+        ans.timings_ms.setdefault(key, 0.0)
+    return ans
+
+
+def stream_answer(question: str, **kwargs: Any) -> Iterator[str | Answer]:
+    """Text deltas as they arrive, then the final checked Answer as the last item.
+
+    The streamed text is provisional: show the final Answer's `answer` when it arrives
+    (citations renumbered, or the offline extract when the model failed).
+    """
+    events: queue.Queue[tuple[str, Any]] = queue.Queue()
+
+    def run() -> None:
+        try:
+            ans = answer_question(question, on_token=lambda t: events.put(("token", t)), **kwargs)
+            events.put(("answer", ans))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer
+            events.put(("error", exc))
+
+    threading.Thread(target=run, name="answer", daemon=True).start()
+    while True:
+        kind, value = events.get()
+        if kind == "token":
+            yield value
+        elif kind == "answer":
+            yield value
+            return
+        else:
+            raise value
+
+
+# ---- steps -------------------------------------------------------------------------------
+
+
+def _qa(
+    ans: Answer,
+    question: str,
+    retriever: Any,
+    settings: Settings,
+    answerer: Any,
+    regions: list[str] | None,
+    k: int,
+    style: str,
+    on_token: Callable[[str], None] | None,
+) -> None:
+    t = time.perf_counter()
+    passages = list(retriever.search(question, k=k, regions=regions))
+    ans.timings_ms["retrieve"] = _ms(t)
+    ans.retrieved = passages
+    t = time.perf_counter()
+    if isinstance(answerer, LLMAnswerer):
+        passages = pack(passages, settings)
+    draft = answerer.answer(question, passages, regions=regions, style=style, on_token=on_token)
+    _finish(ans, draft, passages, settings)
+    ans.timings_ms["answer"] = _ms(t)
+
+
+def _compare(
+    ans: Answer,
+    question: str,
+    retriever: Any,
+    settings: Settings,
+    prompts: PromptLibrary,
+    answerer: Any,
+    llm: LLMAnswerer | None,
+    names: dict[str, str],
+    regions: Sequence[str],
+    k: int,
+    style: str,
+    on_token: Callable[[str], None] | None,
+) -> None:
+    t = time.perf_counter()
+    keywords = getattr(getattr(retriever, "segmenter", None), "keywords", None)
+    plan = cmp.plan(
+        question,
+        retriever=retriever,
+        regions=list(regions),
+        region_names=names,
+        k=k,
+        keywords=keywords,
+    )
+    ans.timings_ms["retrieve"] = _ms(t)
+    ans.retrieved = plan.retrieved
+    t = time.perf_counter()
+    used = plan
+    if llm is not None and plan.found:
+        relevant = sum(1 for p in plan.parts if p.relevant)
+        budget = max(200, settings.context_tokens // max(1, relevant))
+        used = cmp.restrict(plan, lambda part: pack(part.passages, settings, budget))
+        gen = llm.call(cmp.compare_messages(used, prompts, style), on_token=on_token)
+        if gen.ok:
+            draft = Draft(text=gen.text.strip(), answerer=llm.name, found=plan.found)
+        else:
+            used = plan
+            offline = cmp.offline_compare(plan)
+            notice = fallback_notice(gen.reason)
+            draft = Draft(
+                text=f"> ⚠️ {notice}\n\n{offline.text}",
+                answerer=OFFLINE,
+                found=offline.found,
+                complete=False,
+                notice=notice,
+                partial=gen.text,
+                require_citation=False,
+            )
+    else:
+        draft = cmp.offline_compare(plan)
+        if on_token is not None:
+            on_token(draft.text)
+    _finish(ans, draft, used.passages, settings)
+    ans.regions = cmp.region_summaries(ans.answer, used, ans.citations)
+    ans.timings_ms["answer"] = _ms(t)
+
+
+def _finish(ans: Answer, draft: Draft, passages: list[Passage], settings: Settings) -> None:
+    text, citations, unsupported = verify_citations(
+        draft.text, passages, require_citation=draft.require_citation
+    )
+    ans.answer = neutralize_markdown(_redact(text, settings))
+    ans.citations = citations
+    ans.unsupported = unsupported
+    ans.answerer = draft.answerer
+    ans.found = bool(draft.found and passages)
+    ans.complete = draft.complete
+    ans.notice = draft.notice
+    ans.partial = _redact(draft.partial, settings)
+
+
+def _fail(ans: Answer, message: str, settings: Settings) -> None:
+    message = _redact(message, settings)
+    ans.answer = message
+    ans.notice = message
+    ans.found = False
+    ans.complete = False
+    ans.citations, ans.unsupported, ans.regions = [], [], []
+
+
+def pack(passages: list[Passage], settings: Settings, budget: int | None = None) -> list[Passage]:
+    """Passages within the context budget, counted as they will appear in the prompt."""
+    encoding = settings.tokenizer
+
+    def cost(p: Passage) -> int:
+        return count_tokens(format_passage(99, p), encoding) + PASSAGE_OVERHEAD_TOKENS // 4
+
+    return pack_passages(passages, budget or settings.context_tokens, encoding=encoding, cost=cost)
+
+
+def _llm_condense(
+    llm: LLMAnswerer, prompts: PromptLibrary, question: str
+) -> Callable[[str], str | None]:
+    def run(history_text: str) -> str | None:
+        try:
+            content = prompts.render("condense", history=history_text, question=question)
+        except PromptError as exc:
+            log.warning("condense prompt unusable: %s", exc)
+            return None
+        deadline = llm.deadline or llm.new_deadline()
+        # The rewrite may use at most a third of the answer's time.
+        share = Deadline(max(1.0, deadline.remaining() / 3))
+        gen = llm.call([HumanMessage(content=content)], deadline=share, streaming=False)
+        return gen.text if gen.ok else None
+
+    return run
+
+
+def _style(prompts: PromptLibrary, name: str | None, question: str) -> tuple[str, str]:
+    if not name:
+        return "", ""
+    try:
+        return prompts.profile(name).render(question=question).strip(), ""
+    except PromptError as exc:
+        return "", f"提示词配置不可用（{exc}），已按默认风格回答"
+
+
+def _detect(retriever: Any, question: str) -> list[str]:
+    try:
+        return list(retriever.detect_regions(question))
+    except Exception:  # noqa: BLE001 - detection is a hint only
+        return []
+
+
+def _mode(mode: str | None) -> str:
+    return mode if mode in MODES else "auto"
+
+
+def _redact(text: str, settings: Settings) -> str:
+    for secret in secrets_of(settings):
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _ms(t: float) -> float:
+    return round((time.perf_counter() - t) * 1000, 1)
