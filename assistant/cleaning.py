@@ -29,7 +29,8 @@ TRAILING_CAPTION_MAX = 30
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_PUNCT = r"\u3000-\u303f\uff00-\uffef\u2018-\u201f\u2026\u2014"
-_ZERO_WIDTH_RE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad]")
+_ZERO_WIDTH_RE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad\x00-\x08\x0e-\x1f\x7f]")
+_MARKDOWN_HEADING_RE = re.compile(r"^#{1,6}\s+")
 _ODD_SPACE_RE = re.compile(r"[\t\x0b\x0c\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
 _SPACES_RE = re.compile(r" {2,}")
 _FRAGMENT_NO_RE = re.compile(r"^\s*(\d{1,3})、")
@@ -46,6 +47,8 @@ _SPACE_AROUND_PUNCT_RE = re.compile(rf"(?<=[{_SEP_PUNCT}]) +| +(?=[{_SEP_PUNCT}]
 _BYLINE_PREFIX_RE = re.compile(
     r"^(?:编辑|责编|责任编辑|审核|审校|校对|统筹|监制|来源|作者|通讯员|记者|摄影|图片|图|文)\s*[:：/]"
 )
+_SUBTITLE_KIND_RE = re.compile(r"(?:纪实|综述|侧记|纪事|巡礼|掠影|扫描|记事)$")
+_EDITOR_RE = re.compile(r"^(?:编辑|责编|责任编辑|审核|审校|校对|统筹|监制|来源)\s*[:：/]")
 _BYLINE_WORD_RE = re.compile(r"(?:记者|通讯员|文图|文/图|图文|摄影|供图|供稿|综合报道|本报讯)")
 _NAMES_CREDIT_RE = re.compile(
     rf"^[{_CJK}]{{2,4}}(?: [{_CJK}]{{2,4}}){{0,5}} (?:文图|文/图|图文|文|图|摄)$"
@@ -174,7 +177,8 @@ def _normalise_chars(raw: str) -> str:
     text = raw.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
     text = _ZERO_WIDTH_RE.sub("", text)
     text = _ODD_SPACE_RE.sub(" ", text)
-    return "\n".join(_SPACES_RE.sub(" ", line).strip() for line in text.split("\n"))
+    lines = (_SPACES_RE.sub(" ", line).strip() for line in text.split("\n"))
+    return "\n".join(_MARKDOWN_HEADING_RE.sub("", line) for line in lines)
 
 
 def _join_speech_fragments(text: str) -> tuple[bool, str]:
@@ -195,7 +199,7 @@ def _join_speech_fragments(text: str) -> tuple[bool, str]:
             cut += 1
     if cut < 0.5 * (len(numbered) - 1):
         return False, text  # a real numbered list, not a speech cut into pieces
-    out: list[str] = []
+    groups: list[list[str]] = []
     pending_blank = False
     for ln in lines:
         m = _FRAGMENT_NO_RE.match(ln)
@@ -204,21 +208,32 @@ def _join_speech_fragments(text: str) -> tuple[bool, str]:
         if not ln:
             pending_blank = True
             continue
-        if out and m and not pending_blank:
-            out[-1] = _glue(out[-1], ln)
+        if groups and m and not pending_blank:
+            groups[-1].append(ln)
         else:
-            if pending_blank and out:
-                out.append("")
-            out.append(ln)
+            if pending_blank and groups:
+                groups.append([""])
+            groups.append([ln])
         pending_blank = False
-    return True, "\n".join(out)
+    return True, "\n".join(_glue_all(g) for g in groups)
 
 
-def _glue(a: str, b: str) -> str:
-    """Join two pieces of one sentence; only Latin words need a space between them."""
-    if a and b and a[-1].isascii() and a[-1].isalpha() and b[0].isascii() and b[0].isalpha():
-        return f"{a} {b}"
-    return a + b
+def _glue_all(parts: list[str]) -> str:
+    """Join pieces of broken text in linear time, with a space only between two Latin words."""
+    out: list[str] = []
+    for k, part in enumerate(parts):
+        if k and out and part:
+            prev = out[-1]
+            if (
+                prev
+                and prev[-1].isascii()
+                and prev[-1].isalpha()
+                and part[0].isascii()
+                and part[0].isalpha()
+            ):
+                out.append(" ")
+        out.append(part)
+    return "".join(out)
 
 
 def _split_units(text: str) -> list[_Unit]:
@@ -257,14 +272,14 @@ def _unwrap_block(lines: list[str]) -> list[str]:
     if len(lines) == 1:
         return lines
     width = max(len(ln) for ln in lines)
-    out = [lines[0]]
+    groups: list[list[str]] = [[lines[0]]]
     for prev, line in zip(lines, lines[1:], strict=False):
         wrapped = width >= 15 and len(prev) >= 0.7 * width and not ends_sentence(prev)
         if wrapped:
-            out[-1] = _glue(out[-1], line)
+            groups[-1].append(line)
         else:
-            out.append(line)
-    return out
+            groups.append([line])
+    return [_glue_all(g) for g in groups]
 
 
 def _mark_gap_captions(units: list[_Unit]) -> None:
@@ -294,7 +309,7 @@ def _take_header(
         # The title is fused to the first sentence (speech fragments): cut it off.
         k = _prefix_end(first, meta_title)
         title, units[0].text = first[:k].strip(), first[k:].strip()
-    elif _looks_like_title(first):
+    elif _looks_like_title(first) or (meta_title and _squash(first) == meta_title):
         title = _LEADING_NUMBER_RE.sub("", first)
         i = 1
     else:
@@ -315,6 +330,7 @@ def _take_header(
                 t.startswith(("——", "--", "—"))
                 or (meta_sub and _squash(t) == meta_sub)
                 or (len(t) <= HEADING_MAX and not ends_sentence(t) and _is_byline(nxt))
+                or (len(t) <= HEADING_MAX and _SUBTITLE_KIND_RE.search(t) is not None)
             ):
                 subtitle = t
             else:
@@ -426,14 +442,17 @@ def _join_broken(units: list[_Unit]) -> list[_Unit]:
         if cur.kind != "body":
             out.append(cur)
             continue
-        while not ends_sentence(cur.text) and i < len(units):
+        parts = [cur.text]
+        while not ends_sentence(parts[-1]) and i < len(units):
             nxt = units[i]
-            dangling = cur.text.rstrip()[-1:] in _CONTINUES
+            dangling = parts[-1].rstrip()[-1:] in _CONTINUES
             if nxt.kind == "body" or (dangling and nxt.kind == "heading"):
-                cur = _Unit(_glue(cur.text, nxt.text), cur.gap_before, nxt.gap_after, "body")
+                parts.append(nxt.text)
                 i += 1
             else:
                 break
+        if len(parts) > 1:
+            cur = _Unit(_glue_all(parts), cur.gap_before, units[i - 1].gap_after, "body")
         out.append(cur)
     return out
 
@@ -489,7 +508,7 @@ def _meta_from_parsed(doc_id: str, parsed: _Parsed, known_regions: Iterable[str]
         region=region,
         city=city,
         province=province,
-        authors=" ".join(parsed.bylines),
+        authors=" ".join(b for b in parsed.bylines if not _EDITOR_RE.match(b)),
         inferred=True,
     )
 

@@ -103,18 +103,22 @@ def _decode_plain(name: str, data: bytes) -> str:
         text = _strict(data, "utf-8")
         if text is None:
             text = _strict(data, "gb18030")
+            if text is not None and _rare_hanzi_share(text) > 0.2:
+                # Big5 and other double-byte encodings also decode as GB18030, into rare
+                # characters; ask the detector, and refuse if it has no strict answer.
+                text = _charset_normalizer(data)
+                if text is None:
+                    raise LoadError(name, _UNSURE_REASON)
         if text is None:
             text = _charset_normalizer(data)
     if text is None:
-        raise LoadError(
-            name,
-            "无法识别文件的文字编码。请用 UTF-8 编码另存为 .txt 文件后再上传。",
-        )
+        raise LoadError(name, _UNSURE_REASON)
     text = text.lstrip("\ufeff")
     _reject_garbled(name, text)
     return text
 
 
+_UNSURE_REASON = "无法可靠识别文件的文字编码。请用 UTF-8 编码另存为 .txt 文件后再上传。"
 _BINARY_REASON = "文件内容看起来不是文字(可能是图片或其他二进制文件改了扩展名)。请上传真正的文本、Word 或 PDF 文件。"
 
 
@@ -123,6 +127,20 @@ def _strict(data: bytes, encoding: str) -> str | None:
         return data.decode(encoding, errors="strict")
     except (UnicodeDecodeError, LookupError):
         return None
+
+
+def _rare_hanzi_share(text: str) -> float:
+    """Share of common-block Chinese characters outside GB2312 (high for mis-decoded bytes)."""
+    hanzi = [ch for ch in text if "\u4e00" <= ch <= "\u9fff"]
+    if len(hanzi) < 5:
+        return 0.0
+    rare = 0
+    for ch in hanzi:
+        try:
+            ch.encode("gb2312")
+        except UnicodeEncodeError:
+            rare += 1
+    return rare / len(hanzi)
 
 
 def _charset_normalizer(data: bytes) -> str | None:

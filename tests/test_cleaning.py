@@ -199,6 +199,7 @@ def test_infer_meta_titles_and_authors() -> None:
     assert by_prefix["000"].subtitle == "薛城区基层党建工作纪实"
     assert by_prefix["000"].authors == "宋海 苏士其 文图"
     assert by_prefix["001"].subtitle == "——五年来全市党的基层组织建设成就综述"
+    assert by_prefix["001"].authors == "达组轩 大连新闻传媒集团记者许晓楠"  # not the editor
     assert by_prefix["003"].title == "清河门区：抓基层打基础 下真功重实效"
 
 
@@ -299,3 +300,21 @@ def test_empty_and_title_only_documents() -> None:
     assert clean_document("x", "", None).text == ""
     doc = clean_document("x", "只有标题", None)
     assert doc.text == "" and doc.meta.title == "只有标题"
+
+
+def test_markdown_heading_marks_and_control_characters_are_removed() -> None:
+    raw = "# 报告标题\n\n## 第一部分\n\n正文\x07第一句。\n\n## 第二部分\n\n正文第二句。"
+    doc = clean_document("x", raw, None)
+    assert doc.meta.title == "报告标题"
+    assert doc.text.split("\n\n") == ["第一部分", "正文第一句。", "第二部分", "正文第二句。"]
+
+
+def test_subtitle_recognised_by_its_kind_word() -> None:
+    raw = "拧紧动力轴 引领新发展\n\n薛城区基层党建工作纪实\n\n以担当 凝聚力量\n\n正文一句。"
+    meta = infer_meta("x", raw, [])
+    assert (meta.title, meta.subtitle, meta.region) == (
+        "拧紧动力轴 引领新发展",
+        "薛城区基层党建工作纪实",
+        "薛城区",
+    )
+    assert clean_document("x", raw, None).text == "以担当 凝聚力量\n\n正文一句。"

@@ -68,6 +68,13 @@ def test_gb18030_characters_outside_gbk(tmp_path: Path) -> None:
     assert load(write(tmp_path, "ext.txt", text.encode("gb18030"))) == text
 
 
+@pytest.mark.parametrize("encoding", ["big5", "gbk"])
+def test_traditional_chinese_is_not_garbled(tmp_path: Path, encoding: str) -> None:
+    text = "堅持黨建引領，推進基層治理。紅色驛站服務群眾，黨員教育基地建設成效顯著。" * 5
+    # Big5 bytes also decode as GB18030 (into garbage): the detector must be consulted
+    assert load(write(tmp_path, f"{encoding}.txt", text.encode(encoding))) == text
+
+
 def test_markdown_and_crlf_normalised(tmp_path: Path) -> None:
     raw = "# 标题\r\n\r\n第一段。\r第二段。\r\n".encode()
     assert load(write(tmp_path, "a.md", raw)) == "# 标题\n\n第一段。\n第二段。\n"
