@@ -1,0 +1,203 @@
+"""Evaluation: the metric functions on hand-made cases, and the thresholds of the other issues
+on the shared question file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from assistant.evaluation import (
+    AnswerView,
+    EvalError,
+    Hit,
+    Outcome,
+    Question,
+    answer_keys_match,
+    by_group,
+    citation_precision,
+    evaluate,
+    evidence_rank,
+    gold_doc_coverage,
+    load_questions,
+    mean_reciprocal_rank,
+    recall_at,
+    run_pipeline,
+    squeeze,
+    summarize,
+)
+from tests.conftest import EVAL_FILE
+
+# ---- metric functions --------------------------------------------------------------------
+
+
+@pytest.mark.unit
+def test_evidence_rank_ignores_whitespace_and_finds_first():
+    texts = ["无关段落", "全市已建立 6331 个\n网格", "目前全市已建立6331个网格"]
+    assert evidence_rank(texts, "目前全市已建立6331个网格") == 3
+    assert evidence_rank(texts, "已建立6331个网格") == 2
+    assert evidence_rank(texts, "5059个") is None
+    assert evidence_rank(texts, "  ") is None
+    assert squeeze(" a\tb\n c\u3000") == "abc"
+
+
+@pytest.mark.unit
+def test_recall_and_mrr():
+    ranks = [1, 3, None, 7]
+    assert recall_at(ranks, 1) == 0.25
+    assert recall_at(ranks, 5) == 0.5
+    assert recall_at(ranks, 10) == 0.75
+    assert mean_reciprocal_rank(ranks) == pytest.approx((1 + 1 / 3 + 1 / 7) / 4)
+    assert recall_at([], 5) is None and mean_reciprocal_rank([]) is None
+
+
+@pytest.mark.unit
+def test_answer_keys_need_every_group():
+    keys = [["6331个"], ["5059个"]]
+    assert answer_keys_match("建立 6331 个网格，成立5059个网格党组织", keys)
+    assert not answer_keys_match("建立6331个网格", keys)
+    assert answer_keys_match("1300多名在职党员", [["1300余名", "1300多名"]])
+    assert not answer_keys_match("1300名在职党员", [["1300余名", "1300多名"]])
+    assert not answer_keys_match("任何文字", [[""]])  # an empty alternative never matches
+
+
+@pytest.mark.unit
+def test_citation_precision_and_gold_coverage():
+    assert citation_precision(["a", "b", "a"], ["a"]) == 0.5
+    assert citation_precision([], ["a"]) is None
+    assert citation_precision(["c"], ["a", "b"]) == 0.0
+    assert gold_doc_coverage(["a", "x"], ["a", "b", "c", "d"]) == 0.25
+    assert gold_doc_coverage(["a"], []) is None
+
+
+class _Scripted:
+    """A pipeline that returns fixed passages and answers, to check the bookkeeping."""
+
+    name = "scripted"
+
+    def __init__(self, hits: dict[str, list[Hit]], answers: dict[str, AnswerView]) -> None:
+        self.hits = hits
+        self.answers = answers
+
+    def retrieve(self, question: str, k: int) -> list[Hit]:
+        return self.hits.get(question, [])[:k]
+
+    def answer(self, question: str, k: int) -> AnswerView:
+        return self.answers[question]
+
+
+@pytest.mark.unit
+def test_summary_per_kind_on_scripted_pipeline():
+    qs = [
+        Question("f1", "q1", "fact", ["d1"], [["7次"]], "召开会议7次"),
+        Question("f2", "q2", "fact", ["d2"], [["47名"]], "助理员47名"),
+        Question("c1", "q3", "cross", ["d1", "d2", "d3"]),
+        Question("n1", "q4", "none"),
+    ]
+    pipe = _Scripted(
+        hits={
+            "q1": [Hit("别的", "d9"), Hit("共召开 会议7次", "d1")],
+            "q2": [Hit("别的", "d9")] * 10 + [Hit("助理员47名", "d2")],  # beyond depth 10
+        },
+        answers={
+            "q1": AnswerView("共召开会议7次[1]", True, ["d1", "d9"], 0),
+            "q2": AnswerView("未找到", False, [], 0),
+            "q3": AnswerView("...", True, ["d1", "d3"], 1),
+            "q4": AnswerView("报告中未找到", False, [], 0),
+        },
+    )
+    outcomes = run_pipeline(pipe, qs, k=6)
+    groups = by_group(outcomes)
+    fact = groups["fact"]
+    assert fact["recall@1"] == 0.0 and fact["recall@5"] == 0.5 and fact["recall@10"] == 0.5
+    assert fact["mrr"] == 0.25
+    assert fact["answer_key_accuracy"] == 0.5
+    assert fact["citation_precision"] == 0.5  # only f1 cites; half its documents are gold
+    assert groups["cross"]["gold_doc_coverage"] == pytest.approx(2 / 3)
+    assert groups["none"]["none_not_found"] == 1.0
+    assert groups["all"]["unsupported_share"] == 0.25
+    assert "para" not in groups
+
+
+@pytest.mark.unit
+def test_load_questions_names_bad_line(tmp_path):
+    bad = tmp_path / "q.jsonl"
+    bad.write_text('{"id": "a", "question": "x", "kind": "fact"}\n{"id": "b"}\n', "utf-8")
+    with pytest.raises(EvalError, match="第 2 行"):
+        load_questions(bad)
+    bad.write_text('{"id": "a", "question": "x", "kind": "opinion"}\n', "utf-8")
+    with pytest.raises(EvalError, match="kind"):
+        load_questions(bad)
+    qs = load_questions(EVAL_FILE)
+    assert {q.kind for q in qs} == {"fact", "para", "cross", "none"}
+
+
+@pytest.mark.unit
+def test_summarize_empty_metrics_are_none():
+    out = [Outcome("n", "none", None, False, None, [], None, None, True, None, 0.0)]
+    m = summarize(out)
+    assert m["recall@5"] is None and m["answer_key_accuracy"] is None
+    assert m["none_not_found"] == 0.0 and m["unsupported_share"] is None
+
+
+# ---- the thresholds on the shared question file -------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def eval_report(indexed_assistant):
+    return evaluate(indexed_assistant, load_questions(EVAL_FILE), offline=True)
+
+
+@pytest.mark.integration
+def test_evidence_recall_at_5_fact_and_para(eval_report):
+    g = eval_report.groups()["fact+para"]
+    assert g["recall@5"]["ours"] >= 0.9, eval_report.render()
+
+
+@pytest.mark.integration
+def test_offline_answer_key_accuracy_fact_and_para(eval_report):
+    g = eval_report.groups()["fact+para"]
+    assert g["answer_key_accuracy"]["ours"] >= 0.8, eval_report.render()
+
+
+@pytest.mark.integration
+def test_cross_questions_cite_gold_documents(eval_report):
+    g = eval_report.groups()["cross"]
+    assert g["gold_doc_coverage"]["ours"] >= 0.8, eval_report.render()
+
+
+@pytest.mark.integration
+def test_none_questions_answer_not_found(eval_report):
+    nones = [o for o in eval_report.ours if o.kind == "none"]
+    assert nones and all(not o.found for o in nones), eval_report.render()
+
+
+@pytest.mark.integration
+def test_cli_eval_json(indexed_assistant):
+    env = {**os.environ, "ASSISTANT_STORE_DIR": str(indexed_assistant.settings.store_dir)}
+    out = subprocess.run(
+        [sys.executable, "-m", "assistant", "eval", "--questions", str(EVAL_FILE)]
+        + ["--json", "--no-baseline", "--k", "5"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["k"] == 5 and data["baseline"] is None
+    assert data["groups"]["all"]["n"] == len(load_questions(EVAL_FILE))
+    assert data["groups"]["fact+para"]["recall@5"]["ours"] >= 0.9
+    assert len(data["per_question"]["ours"]) == data["groups"]["all"]["n"]
+
+    bad = subprocess.run(
+        [sys.executable, "-m", "assistant", "eval", "--questions", "/nonexistent.jsonl"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert bad.returncode == 2 and "无法读取评测问题文件" in bad.stderr
