@@ -92,10 +92,7 @@ class Generation:
     complete: bool = False
     reason: str = ""  # Chinese, safe to show (never contains the key)
     error: str = ""  # exception type, for logs
-
-
-class _Cut(Exception):
-    """The stream ended without the model saying it had finished."""
+    transient: bool = False  # worth one more try when nothing was shown yet
 
 
 def _finish_reason(chunk: Any) -> str | None:
@@ -133,8 +130,7 @@ def generate(
         gen, emitted = _attempt(
             chat_model, messages, deadline, on_token, streaming, request_timeout
         )
-        transient = gen.error in {"_Cut", "EmptyReply", "APIConnectionError", "APITimeoutError"}
-        if gen.ok or emitted or not transient or attempt >= retries:
+        if gen.ok or emitted or not gen.transient or attempt >= retries:
             break
         if deadline.remaining() < MIN_ATTEMPT_S:
             break
@@ -206,13 +202,18 @@ def _attempt(
             continue
         text = "".join(parts)
         if kind == "error":
+            reason = "大模型的回答在传输中途中断" if text.strip() else describe_error(value)
             return Generation(
-                text, ok=False, reason=describe_error(value), error=type(value).__name__
+                text,
+                ok=False,
+                reason=reason,
+                error=type(value).__name__,
+                transient=_transient(value),
             ), emitted
         finish = value
         if not text.strip():
             return Generation(
-                text, ok=False, reason="大模型没有返回任何内容", error="EmptyReply"
+                text, ok=False, reason="大模型没有返回任何内容", error="EmptyReply", transient=True
             ), emitted
         if finish == "length":
             return Generation(
@@ -220,9 +221,17 @@ def _attempt(
             ), emitted
         if streaming and finish is None:
             return Generation(
-                text, ok=False, reason="大模型的回答在传输中途中断", error="_Cut"
+                text, ok=False, reason="大模型的回答在传输中途中断", error="Cut", transient=True
             ), emitted
         return Generation(text, ok=True, complete=True), emitted
+
+
+def _transient(exc: BaseException) -> bool:
+    try:
+        import openai
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exc, openai.APIConnectionError)  # includes APITimeoutError
 
 
 def _accepts_timeout(chat_model: Any) -> bool:
@@ -255,6 +264,8 @@ def describe_error(exc: BaseException) -> str:
             return f"大模型服务出错（HTTP {status}）"
         if isinstance(exc, openai.APIError):
             return "大模型服务返回了无法识别的结果"
+    if isinstance(exc, (IndexError, KeyError, TypeError, AttributeError, ValueError)):
+        return "大模型返回的结果格式无法识别"
     if isinstance(exc, TimeoutError):
         return "大模型服务响应超时"
     if isinstance(exc, (ConnectionError, OSError)):

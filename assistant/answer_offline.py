@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from assistant.answers import OFFLINE, OFFLINE_LABEL, Draft
+from assistant.answers import OFFLINE, OFFLINE_LABEL, OFFLINE_NOT_FOUND_LABEL, Draft
 from assistant.types import Passage
 from assistant.wordseg import keywords as _wordseg_keywords
 
@@ -24,11 +24,15 @@ from assistant.wordseg import keywords as _wordseg_keywords
 SPECIFIC_IDF = 7.0
 MIN_COVERAGE = 0.5
 MAX_SENTENCE_CHARS = 180
+SHORT_SENTENCE = 20
+FOCUS_BONUS = 0.2
 
 # Words that say what kind of answer is wanted, not what it is about.
 _ANSWER_TYPE = re.compile(
     r"多少|多大|几|多高|多长|多久|比例|占比|比率|百分之|数量|人数|哪些|怎样|如何"
 )
+# Nouns that name the kind of answer (“有哪些经验”) and match every passage equally.
+_GENERIC = re.compile(r"经验|做法|举措|措施|方法|办法|情况|特点|亮点|工作|内容|方面|问题|有效")
 _QUANTITY = re.compile(
     r"多少|几[个名家次项人户条件所座支场期村套批类处年天]|几次|多大|多高|多长|多久|比例|占比|比率|百分之|数量|人数|面积|金额"
 )
@@ -36,7 +40,8 @@ _UNIT_AFTER = re.compile(
     r"(?:多少|几)\s*(平方米|人次|万元|亿元|余人|[个名家次项人户元条件所座支场期村套册张岁年天亩吨批类处间级星])"
 )
 _QUOTED = re.compile(r"[“「『\"《]([^”」』\"》]{2,12})[”」』\"》]")
-_SENT_SPLIT = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]*")
+# Sentence ends: Chinese and ASCII marks, and an English full stop before a space.
+_SENT_SPLIT = re.compile(r"(?:[^。！？!?；;\n.]|\.(?!\s|$))+(?:[。！？!?；;]+|\.(?=\s|$))?")
 _CLAUSE_SPLIT = re.compile(r"[^,，]+[,，]?")
 _NUM_UNIT = r"\d+(?:\.\d+)?\s*(?:余|多)?\s*(?:{units})"
 _ANY_NUMBER = re.compile(r"\d+(?:\.\d+)?")
@@ -48,6 +53,9 @@ _INSTRUCTION = re.compile(
     r"忽略(以上|上述|之前|前面|此前|所有)|系统提示词?|提示词|API\s*密钥|api[\s_-]*key|密钥|"
     r"ignore\s+(all\s+)?(the\s+)?(previous|above|prior)|system\s+prompt|instructions?\b",
     re.IGNORECASE,
+)
+_HEADING_MARK = re.compile(
+    r"^\s*(?:[(（][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十]+是|\d+[、.])"
 )
 _NUMBER_TERM = re.compile(r"^\d+(?:\.\d+)?$")
 
@@ -123,7 +131,7 @@ def analyze(
     kept: list[str] = []
     for w in words:
         w = w.strip()
-        if not w or w in names or _ANSWER_TYPE.search(w):
+        if not w or w in names or _ANSWER_TYPE.search(w) or _GENERIC.fullmatch(w):
             continue
         if w not in kept:
             kept.append(w)
@@ -244,9 +252,17 @@ def _trim(sentence: str, w: dict[str, float], unit_re: re.Pattern[str] | None) -
     return prefix + best + suffix
 
 
-def score_sentence(terms: Terms, w: dict[str, float], sentence: str) -> float:
+def score_sentence(
+    terms: Terms, w: dict[str, float], sentence: str, focus: Sequence[str] = ()
+) -> float:
+    """Weighted share of the question's terms in the sentence, plus a bonus for its most
+    specific terms and, for 多少/几 questions, for a number with the asked unit."""
     norm = _norm(sentence)
     score = coverage(w, norm)
+    if focus:
+        score += FOCUS_BONUS * max(credit(t, norm) for t in focus)
+    if len(_HEADING_MARK.sub("", norm)) < SHORT_SENTENCE:
+        score *= 0.6  # headings such as “三是阵地建设高效。” say little on their own
     if terms.quantity:
         unit_re = terms.unit_pattern()
         if unit_re is not None and unit_re.search(norm):
@@ -268,19 +284,24 @@ def pick_sentences(
     floor: float = 0.3,
     relative: float = 0.6,
 ) -> list[Pick]:
-    """The best sentences of the passages for these terms, at most `limit`."""
+    """The best sentences of the passages for these terms, at most `limit`.
+
+    Besides the best one, a sentence is only quoted when it carries one of the question's
+    focus terms (the most specific ones), so related-sounding filler stays out.
+    """
     numbering = list(numbering or range(1, len(passages) + 1))
     w = w if w is not None else weights(terms, [_norm(p.chunk.text) for p in passages])
+    focus = focus_terms(w)
     unit_re = terms.unit_pattern()
     picks: list[Pick] = []
     seen: set[str] = set()
     for rank, (n, p) in enumerate(zip(numbering, passages, strict=True)):
         for order, sentence in enumerate(sentences_of(p.chunk.text)):
             key = _norm(sentence)
-            if key in seen or _INSTRUCTION.search(sentence):
+            if key in seen or _INSTRUCTION.search(sentence) or _is_heading(key, p):
                 continue
             seen.add(key)
-            score = score_sentence(terms, w, sentence) + 0.03 / (1 + rank)
+            score = score_sentence(terms, w, sentence, focus) + 0.03 / (1 + rank)
             picks.append(
                 Pick(n=n, passage=p, text=_trim(sentence, w, unit_re), score=score, order=order)
             )
@@ -288,8 +309,27 @@ def pick_sentences(
         return []
     picks.sort(key=lambda k: -k.score)
     top = picks[0].score
-    chosen = [k for k in picks if k.score >= max(floor, relative * top)][:limit]
+    chosen = [
+        k
+        for i, k in enumerate(picks)
+        if k.score >= max(floor, relative * top)
+        and (i == 0 or not focus or any(credit(t, _norm(k.text)) >= 0.3 for t in focus))
+    ][:limit]
     return chosen or picks[:1]
+
+
+def _is_heading(sentence: str, passage: Passage) -> bool:
+    """The section heading repeated as the passage's first sentence."""
+    core = sentence.rstrip("。；;！!？?").strip()
+    return len(core) < 30 and bool(core) and core in _norm(passage.chunk.section)
+
+
+def focus_terms(w: dict[str, float], share: float = 0.6) -> list[str]:
+    """The terms weighing at least `share` of the heaviest one."""
+    if not w:
+        return []
+    top = max(w.values())
+    return [t for t, v in w.items() if v >= share * top]
 
 
 def quote(text: str) -> str:
@@ -366,7 +406,7 @@ class OfflineAnswerer:
             pool = list(enumerate(passages, start=1)) if not wanted else []
         verdict = judge(terms, [p for _, p in pool])
         if not verdict.found:
-            text = f"{OFFLINE_LABEL}\n\n{not_found_text(terms, verdict.missing, wanted)}"
+            text = f"{OFFLINE_NOT_FOUND_LABEL}\n\n{not_found_text(terms, verdict.missing, wanted)}"
             return _emit(
                 Draft(text=text, answerer=OFFLINE, found=False, require_citation=False), on_token
             )
@@ -374,6 +414,11 @@ class OfflineAnswerer:
         picks = pick_sentences(
             terms, [p for _, p in pool], limit=limit, numbering=[i for i, _ in pool]
         )
+        if not picks:
+            text = f"{OFFLINE_NOT_FOUND_LABEL}\n\n{not_found_text(terms, [], wanted)}"
+            return _emit(
+                Draft(text=text, answerer=OFFLINE, found=False, require_citation=False), on_token
+            )
         text = f"{OFFLINE_LABEL}\n\n{render_picks(picks)}"
         return _emit(
             Draft(text=text, answerer=OFFLINE, found=True, require_citation=False), on_token

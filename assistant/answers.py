@@ -11,6 +11,7 @@ from assistant.types import Passage
 
 OFFLINE = "offline"
 OFFLINE_LABEL = "（离线摘录：以下内容直接摘自报告原文，未经大模型生成）"
+OFFLINE_NOT_FOUND_LABEL = "（离线摘录模式，未调用大模型）"
 NOT_COVERED = "该报告未涉及"
 
 # Keys of the JSON object, in contract order; other tools depend on exactly these.
@@ -175,7 +176,8 @@ class Answer:
 
 # ---- Markdown made inert -----------------------------------------------------------------
 
-_HTML_OPEN = re.compile(r"<(?=[A-Za-z/!?])")
+# A `<` preceded by an even number of backslashes is live in Markdown.
+_HTML_OPEN = re.compile(r"(?<!\\)((?:\\\\)*)<(?=[A-Za-z/!?])")
 _JS_SCHEME = re.compile(r"(?i)\b(javascript|vbscript|data)\s*:")
 
 
@@ -187,7 +189,7 @@ def neutralize_markdown(text: str) -> str:
     """
     if not text:
         return text
-    text = _HTML_OPEN.sub(r"\\<", text)
+    text = _HTML_OPEN.sub(lambda m: m.group(1) + "\\<", text)
     text = text.replace("![", "!\\[")
     text = text.replace("](", "]\\(")
     return _JS_SCHEME.sub(lambda m: m.group(1) + "\\:", text)

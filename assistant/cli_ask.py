@@ -1,0 +1,176 @@
+"""`assistant ask` (answers with citations, batch, export) and `assistant prompts check`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from assistant.chain import MODES
+
+EXAMPLE = 'assistant ask "薛城区怎样整顿软弱涣散党组织？"'
+
+
+def register(subparsers: Any) -> None:
+    """Add the `ask` and `prompts` commands to the main parser's subparsers."""
+    p = subparsers.add_parser(
+        "ask",
+        help="提问：回答附带经代码核对的出处（未配置大模型时为离线摘录）",
+        description="回答关于党建报告的问题，每句标注出处 [n]；跨地区问题逐地区小结并给出对比表。",
+    )
+    p.add_argument("question", nargs="?", metavar="问题", help="要问的问题")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出（字段见 README）")
+    p.add_argument("--mode", choices=MODES, default="auto", help="auto（默认）、qa 或 compare")
+    p.add_argument("--region", action="extend", nargs="+", metavar="R", help="只看这些地区，可重复")
+    p.add_argument("--k", type=int, metavar="N", help="检索的段落数（跨地区时为每个地区的段落数）")
+    p.add_argument("--prompt", metavar="NAME", help="回答风格：prompts/profiles/NAME.md 或 brief")
+    p.add_argument("--offline", action="store_true", help="不调用大模型，只做离线摘录")
+    p.add_argument("--export", metavar="FILE", help="把回答导出为 FILE.md 或 FILE.docx")
+    p.add_argument(
+        "--batch", metavar="FILE.jsonl", help="逐行读取 {question, id, mode}，逐行输出结果"
+    )
+    p.set_defaults(func=cmd_ask)
+
+    p = subparsers.add_parser("prompts", help="提示词文件（prompts/ 文件夹）")
+    psub = p.add_subparsers(dest="prompts_command", required=True)
+    c = psub.add_parser("check", help="校验 prompts 文件夹中的全部提示词文件")
+    c.set_defaults(func=cmd_prompts_check)
+
+
+def _user_error(message: str) -> Exception:
+    from assistant.cli import UserError
+
+    return UserError(message)
+
+
+def _assistant() -> Any:
+    from assistant.cli import get_assistant
+
+    return get_assistant()
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    if args.k is not None and not 1 <= args.k <= 50:
+        raise _user_error("--k 应在 1 到 50 之间。")
+    if args.export:
+        suffix = Path(args.export).suffix.lower()
+        if suffix not in (".md", ".docx"):
+            raise _user_error(f"--export 只支持 .md 或 .docx 文件，收到：{args.export}")
+        if args.batch:
+            raise _user_error("--export 不能与 --batch 同时使用。")
+    if args.batch and args.question:
+        raise _user_error("请只给出问题或 --batch 文件之一。")
+    if not args.batch and not (args.question or "").strip():
+        raise _user_error(f"请输入问题，例如：{EXAMPLE}")
+    assistant = _assistant()
+    if args.prompt:
+        from assistant.prompts import PromptError
+
+        try:
+            assistant.prompts.profile(args.prompt)
+        except PromptError as exc:
+            raise _user_error(str(exc)) from None
+    if args.batch:
+        return _batch(assistant, args)
+    ans = assistant.ask(
+        args.question,
+        mode=args.mode,
+        regions=args.region,
+        k=args.k,
+        prompt=args.prompt,
+        offline=args.offline,
+    )
+    if args.export:
+        from assistant.export import export
+
+        target = export(ans, args.export)
+        print(f"已导出：{target}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(ans.to_json(), ensure_ascii=False, indent=2))
+    else:
+        print(render_text(ans))
+    return 0
+
+
+def _batch(assistant: Any, args: argparse.Namespace) -> int:
+    path = Path(args.batch)
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _user_error(f"无法读取批量文件 {path.name}：{exc}") from None
+    failures = 0
+    for lineno, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        item_id: Any = None
+        try:
+            item = json.loads(line)
+            if not isinstance(item, dict):
+                raise ValueError("每行应是一个 JSON 对象")
+            item_id = item.get("id")
+            question = item.get("question")
+            if not isinstance(question, str) or not question.strip():
+                raise ValueError("缺少 question")
+            mode = item.get("mode") or args.mode
+            if mode not in MODES:
+                raise ValueError(f"mode 应为 {'/'.join(MODES)}")
+            regions = item.get("regions") or item.get("region") or args.region
+            if isinstance(regions, str):
+                regions = [regions]
+        except (json.JSONDecodeError, ValueError) as exc:
+            failures += 1
+            error = {"id": item_id, "line": lineno, "error": f"第 {lineno} 行无效：{exc}"}
+            print(json.dumps(error, ensure_ascii=False), flush=True)
+            continue
+        ans = assistant.ask(
+            question, mode=mode, regions=regions, k=args.k, prompt=args.prompt, offline=args.offline
+        )
+        if args.json:
+            print(json.dumps({"id": item_id, **ans.to_json()}, ensure_ascii=False), flush=True)
+        else:
+            print(
+                f"### {item_id if item_id is not None else lineno}\n{render_text(ans)}\n",
+                flush=True,
+            )
+    return 1 if failures else 0
+
+
+def render_text(ans: Any) -> str:
+    """The answer for a terminal: text, who answered, flags, then the references."""
+    out = [ans.answer.strip(), "", f"—— 回答方式：{ans.answerer_label}"]
+    if ans.mode == "compare":
+        out.append(
+            "—— 跨地区比较："
+            + "、".join(f"{r.region}{'' if r.found else '（未涉及）'}" for r in ans.regions)
+        )
+    if not ans.complete:
+        out.append("—— 注意：大模型的回答没有完整生成，上面是离线摘录。")
+    if ans.unsupported:
+        out.append("—— 未通过出处核对：")
+        out += [f"   · {u.sentence}（{u.reason}）" for u in ans.unsupported]
+    if ans.citations:
+        out.append("—— 参考资料：")
+        for c in ans.citations:
+            quote = " ".join(c.quote.split())
+            quote = quote if len(quote) <= 120 else quote[:120] + "……"
+            out.append(f"[{c.n}] {c.region} · 《{c.title}》 · {c.section or '正文'}（{c.doc_id}）")
+            out.append(f"    “{quote}”")
+    return "\n".join(out)
+
+
+def cmd_prompts_check(args: argparse.Namespace) -> int:
+    from assistant.prompts import PromptLibrary
+    from assistant.settings import get_settings
+
+    folder = get_settings().prompts_dir
+    problems = PromptLibrary(folder, fallback_dir=None).check()
+    if problems:
+        print(f"提示词文件夹 {folder} 有 {len(problems)} 个问题：", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 1
+    library = PromptLibrary(folder, fallback_dir=None)
+    print(f"提示词文件夹 {folder} 检查通过；可选回答风格：{'、'.join(library.profile_names())}")
+    return 0
