@@ -29,6 +29,11 @@ _PAGE = 2000
 _ADD_BATCH = 256
 
 
+def chunk_key(doc_id: str, chunk_id: str) -> str:
+    """The Chroma id of a chunk: scoped by report, so equal texts of two reports never clash."""
+    return hashlib.sha256(f"{doc_id}\x00{chunk_id}".encode()).hexdigest()[:24]
+
+
 class StoreError(RuntimeError):
     """A store problem a user can act on; the message says what to do."""
 
@@ -161,25 +166,55 @@ class ReportStore:
             lock.release()
 
     def put_document(self, record: DocRecord, chunks: list[Chunk], progress=None) -> None:
-        """Replace a report's chunks: mark indexing, swap chunks, then mark indexed."""
+        """Write a report's chunks, then mark it indexed; on failure nothing half-written stays.
+
+        The record says "indexing" while chunks are written, which hides the report from
+        searches. Stale chunks of an older version are deleted only after the new ones are
+        all in; if writing fails, the new chunks are removed and the older version (if any)
+        is restored, so a report is either fully indexed or absent, never half of each.
+        """
+        previous = self.record(record.doc_id)
+        ids = [chunk_key(record.doc_id, c.chunk_id) for c in chunks]
         record.status = STATUS_INDEXING
         record.updated_at = time.time()
         self._put_record(record)
-        self._delete_chunks(record.doc_id)
-        for i in range(0, len(chunks), _ADD_BATCH):
-            batch = chunks[i : i + _ADD_BATCH]
-            with self._guard("写入向量库"):
-                self.vectorstore.add_texts(
-                    [c.text for c in batch],
-                    metadatas=[c.metadata() for c in batch],
-                    ids=[c.chunk_id for c in batch],
-                )
-            if progress:
-                progress(len(batch))
+        try:
+            for i in range(0, len(chunks), _ADD_BATCH):
+                batch = chunks[i : i + _ADD_BATCH]
+                with self._guard("写入向量库"):
+                    self.vectorstore.add_texts(
+                        [c.text for c in batch],
+                        metadatas=[c.metadata() for c in batch],
+                        ids=ids[i : i + _ADD_BATCH],
+                    )
+                if progress:
+                    progress(len(batch))
+            self._delete_chunks(record.doc_id, keep=set(ids))
+        except BaseException:
+            self._undo_put(record.doc_id, ids, previous)
+            raise
         record.status = STATUS_INDEXED
         record.n_chunks = len(chunks)
         record.updated_at = time.time()
         self._put_record(record)
+
+    def _undo_put(self, doc_id: str, ids: list[str], previous: DocRecord | None) -> None:
+        """Best effort: drop what a failed put wrote and bring back the older version."""
+        try:
+            if previous is not None and previous.status == STATUS_INDEXED:
+                old = set(self._chunk_ids(doc_id)) - set(ids)
+                if len(old) >= previous.n_chunks:  # the old chunks are all still there
+                    new = [i for i in ids if i not in old]
+                    if new:
+                        with self._guard("撤销未完成的写入"):
+                            self.chunks.delete(ids=new)
+                    self._put_record(previous)
+                    return
+            self._delete_chunks(doc_id)
+            with self._guard("撤销未完成的写入"):
+                self.docs.delete(ids=[doc_id])
+        except Exception as exc:  # the record still says "indexing": hidden, redone next ingest
+            log.warning("could not undo a failed write of %s: %s", doc_id, type(exc).__name__)
 
     def _put_record(self, record: DocRecord) -> None:
         with self._guard("写入报告记录"):
@@ -190,9 +225,18 @@ class ReportStore:
                 metadatas=[record.to_metadata()],
             )
 
-    def _delete_chunks(self, doc_id: str) -> None:
+    def _chunk_ids(self, doc_id: str) -> list[str]:
+        with self._guard("读取段落"):
+            return self.chunks.get(where={"doc_id": doc_id}, include=[])["ids"]
+
+    def _delete_chunks(self, doc_id: str, keep: set[str] | None = None) -> None:
         with self._guard("删除旧的段落"):
-            self.chunks.delete(where={"doc_id": doc_id})
+            if keep is None:
+                self.chunks.delete(where={"doc_id": doc_id})
+                return
+            stale = [i for i in self._chunk_ids(doc_id) if i not in keep]
+            if stale:
+                self.chunks.delete(ids=stale)
 
     def remove_document(self, doc_id: str) -> bool:
         if self.record(doc_id) is None:
