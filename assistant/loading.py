@@ -208,6 +208,7 @@ def _docx_text(name: str, data: bytes, *, max_chars: int, max_bytes: int) -> str
                 name,
                 "Word 文档解压后总大小过大(可能是恶意压缩文件),已拒绝。请检查文件来源。",
             )
+        _check_inflation(name, zf, infos, not_docx)
     try:
         import docx
         from docx.table import Table
@@ -226,6 +227,24 @@ def _docx_text(name: str, data: bytes, *, max_chars: int, max_bytes: int) -> str
     except Exception as exc:  # python-docx/lxml raise many kinds on broken packages
         raise LoadError(name, not_docx) from exc
     return "\n\n".join(p for p in parts if p.strip())
+
+
+def _check_inflation(name: str, zf: zipfile.ZipFile, infos, not_docx: str) -> None:
+    """Inflate every part in small steps before python-docx does it in one go.
+
+    zipfile inflates a whole member at once and only then cuts it to the size the header
+    declares, so a part that lies about its size would take all of its real size in memory.
+    Read in steps, a liar ends at its declared size with a CRC error instead.
+    """
+    for info in infos:
+        try:
+            with zf.open(info) as fh:
+                while fh.read(1 << 20):
+                    pass
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+            raise LoadError(name, not_docx) from exc
+        except NotImplementedError as exc:  # an unusual compression method
+            raise LoadError(name, not_docx) from exc
 
 
 def _table_rows(table) -> list[str]:
