@@ -143,7 +143,22 @@ class Ingestor:
     ) -> list[IngestResult]:
         results: list[IngestResult] = []
         prepared: list[Prepared] = []
+        first_with_id: dict[str, Source] = {}
         for source in sources:
+            first = first_with_id.setdefault(source.doc_id, source)
+            if first is not source:
+                if _same_file(first.path, source.path):
+                    continue  # named twice in one command
+                results.append(
+                    IngestResult(
+                        source.display_name,
+                        REJECTED,
+                        source.doc_id,
+                        f"文件名与同批的“{first.display_name}”对应同一个文档编号 {source.doc_id}，"
+                        "两者会互相覆盖。请改名后再导入。",
+                    )
+                )
+                continue
             try:
                 prepared.append(self.prepare(source, (metas or {}).get(source.doc_id)))
             except LoadError as exc:
@@ -156,13 +171,22 @@ class Ingestor:
                 )
         with self.store.write_lock():
             records = {r.doc_id: r for r in self.store.records()}
+            # Versions this batch replaces no longer count as the original of a copy.
+            replacing = {
+                p.source.doc_id
+                for p in prepared
+                if p.source.doc_id in records
+                and records[p.source.doc_id].content_hash != p.content_hash
+            }
             by_hash = {
-                r.content_hash: r.doc_id for r in records.values() if r.status == STATUS_INDEXED
+                r.content_hash: (r.doc_id, r.meta.source or r.meta.title or r.doc_id)
+                for r in records.values()
+                if r.status == STATUS_INDEXED and r.doc_id not in replacing
             }
             todo: list[tuple[Prepared, str]] = []
             for p in prepared:
                 old = records.get(p.source.doc_id)
-                twin = by_hash.get(p.content_hash)
+                twin, twin_name = by_hash.get(p.content_hash, ("", ""))
                 if old and old.content_hash == p.content_hash and old.status == STATUS_INDEXED:
                     results.append(IngestResult(p.source.display_name, UNCHANGED, old.doc_id))
                 elif twin and twin != p.source.doc_id:
@@ -171,13 +195,13 @@ class Ingestor:
                             p.source.display_name,
                             DUPLICATE,
                             twin,
-                            f"与已索引的报告 {twin} 内容相同。",
+                            f"与已索引的“{twin_name}”（{twin}）内容相同。",
                         )
                     )
                 else:
                     status = REPLACED if old and old.status == STATUS_INDEXED else INDEXED
                     todo.append((p, status))
-                    by_hash[p.content_hash] = p.source.doc_id
+                    by_hash[p.content_hash] = (p.source.doc_id, p.source.display_name)
             total = sum(len(p.chunks) for p, _ in todo)
             done = 0
             for p, status in todo:
@@ -200,6 +224,13 @@ class Ingestor:
                 results.append(IngestResult(name, status, p.source.doc_id, chunks=len(p.chunks)))
         order = {s.display_name: i for i, s in enumerate(sources)}
         return sorted(results, key=lambda r: order.get(r.name, len(order)))
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
 
 
 def _reason(exc: BaseException) -> str:
