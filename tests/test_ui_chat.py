@@ -1,0 +1,141 @@
+"""The 对话 page in AppTest: offline and fake-model answers, sources, export, follow-ups."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.ui_helpers import ScriptedChatModel, all_text, assistant_view, expanders, open_app, texts
+
+pytestmark = pytest.mark.unit
+
+DALIAN_GRID = "大连全市建立了多少个网格？"
+DALIAN_TITLE = "强基固本筑堡垒"
+
+
+def _ask(at, question: str):
+    at.chat_input[0].set_value(question).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at.chat_message[-1]
+
+
+def _live_markup(markdown: str) -> list[str]:
+    """Markdown constructs that would act (not escaped by a backslash)."""
+    patterns = [
+        r"(?<!\\)<[A-Za-z/!]",
+        r"(?<!\\)!(?<!\\)\[",
+        r"(?<!\\)\]\(",
+        r"(?<!\\)\[[^\]]*(?<!\\)\]\(",
+    ]
+    return [p for p in patterns if re.search(p, markdown)]
+
+
+def test_offline_answer_has_citations_sources_and_export(indexed_assistant, isolated_env):
+    at = open_app(assistant_view(indexed_assistant, isolated_env))
+    assert "离线摘录模式" in all_text(at)
+    reply = _ask(at, DALIAN_GRID)
+
+    shown = "\n".join(texts(reply))
+    assert "6331" in shown and "\\[1\\]" in shown  # the number, with an inline [n]
+    assert "来源" in shown
+    sources = expanders(reply, "[1]")
+    assert sources and "大连市" in sources[0].label and DALIAN_TITLE in sources[0].label
+    passage = "\n".join(texts(sources[0]))
+    assert "orange-background[" in passage  # the quoted span is highlighted
+    assert "6331" in passage
+
+    export = [c.value for c in reply.get("code")]
+    assert export, "复制为简报 shows the Markdown export"
+    assert "[^1]" in export[0] and DALIAN_TITLE in export[0]  # references travel with it
+    labels = [b.label for b in reply.get("download_button")]
+    assert labels == ["下载 .md", "下载 .docx"]
+
+
+def test_model_answer_streams_and_passages_reach_the_prompt(indexed_assistant, isolated_env):
+    model = ScriptedChatModel(reply="大连市全市已建立6331个网格[1]。")
+    at = open_app(assistant_view(indexed_assistant, isolated_env, chat_model=model))
+    assert "llm:fake-scripted" in all_text(at)
+    reply = _ask(at, DALIAN_GRID)
+
+    shown = "\n".join(texts(reply))
+    assert "大连市全市已建立6331个网格" in shown and "\\[1\\]" in shown
+    assert "未核实" not in shown
+    prompt = "\n".join(str(m.content) for m in model.calls[-1])
+    assert "6331" in prompt and "<passage" in prompt
+    assert expanders(reply, "[1] 大连市")
+
+
+def test_unsupported_sentence_is_marked(indexed_assistant, isolated_env):
+    model = ScriptedChatModel(reply="大连市全市已建立9999个网格[1]。")
+    at = open_app(assistant_view(indexed_assistant, isolated_env, chat_model=model))
+    reply = _ask(at, DALIAN_GRID)
+
+    shown = "\n".join(texts(reply))
+    assert "red-background[" in shown and "未核实" in shown
+    assert any("9999" in w.value and "未能与所引原文核对" in w.value for w in reply.get("warning"))
+
+
+def test_model_output_cannot_inject_markup(indexed_assistant, isolated_env):
+    hostile = (
+        "大连市全市已建立6331个网格[1]。<script>alert(1)</script>"
+        "![x](http://127.0.0.1:9/leak?q=1) [点我](javascript:alert(1)) :red[假] $x$"
+    )
+    model = ScriptedChatModel(reply=hostile)
+    at = open_app(assistant_view(indexed_assistant, isolated_env, chat_model=model))
+    reply = _ask(at, DALIAN_GRID)
+
+    for md in reply.get("markdown"):
+        assert not _live_markup(md.value), md.value
+        assert ":red[" not in md.value and "$x$" not in md.value
+
+
+def test_follow_up_keeps_the_topic(indexed_assistant, isolated_env):
+    at = open_app(assistant_view(indexed_assistant, isolated_env))
+    _ask(at, "薛城区怎样整顿软弱涣散党组织？")
+    reply = _ask(at, "那大连呢？")
+
+    last = at.session_state["messages"][-1]["answer"]
+    assert "大连" in last.standalone_question and "软弱涣散" in last.standalone_question
+    assert last.citations and all(c.region == "大连市" for c in last.citations)
+    assert expanders(reply, "[1] 大连市")
+    assert len(at.chat_message) == 4
+
+
+def test_clear_conversation(indexed_assistant, isolated_env):
+    at = open_app(assistant_view(indexed_assistant, isolated_env))
+    _ask(at, DALIAN_GRID)
+    assert len(at.chat_message) == 2
+    next(b for b in at.button if b.label == "清空对话").click().run()
+    assert len(at.chat_message) == 0
+    assert at.session_state["messages"] == []
+
+
+def test_failing_model_is_reported_and_the_extract_shown(indexed_assistant, isolated_env):
+    model = ScriptedChatModel(fail_with=ConnectionError("connection refused"))
+    at = open_app(assistant_view(indexed_assistant, isolated_env, chat_model=model))
+    reply = _ask(at, DALIAN_GRID)
+
+    shown = "\n".join(texts(reply))
+    assert "离线摘录" in shown and "6331" in shown
+    at.run()  # the sidebar of the next run shows the failure
+    sidebar = "\n".join(texts(at.sidebar))
+    assert "大模型最近一次调用失败" in sidebar
+
+
+def test_example_question_button_asks_it(indexed_assistant, isolated_env):
+    at = open_app(assistant_view(indexed_assistant, isolated_env))
+    next(b for b in at.button if b.label == DALIAN_GRID).click().run()
+    assert not at.exception
+    assert len(at.chat_message) == 2
+    assert "6331" in "\n".join(texts(at.chat_message[-1]))
+
+
+def test_empty_store_indexes_the_sample_reports(fresh_assistant):
+    assert fresh_assistant.status()["documents"] == 0
+    at = open_app(fresh_assistant, timeout=300)
+    shown = all_text(at)
+    assert "报告库是空的" in shown and "已索引 5 份报告" in shown
+    assert fresh_assistant.status()["documents"] == 5
+    reply = _ask(at, DALIAN_GRID)
+    assert "6331" in "\n".join(texts(reply))

@@ -1,0 +1,1 @@
+"""The Streamlit app: page layout only; everything it shows comes from `assistant/`."""

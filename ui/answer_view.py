@@ -1,0 +1,265 @@
+"""How one Answer is shown: text with [n], marked unsupported sentences, 来源, copy/export."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import pandas as pd
+import streamlit as st
+
+from assistant.answers import NOT_COVERED, Answer, Citation
+from ui import exports
+from ui.text import highlight, inert_label, inert_markdown, inert_text, mark, quoted_spans
+
+NOT_COVERED_SHORT = "未涉及"
+_MARKER = re.compile(r"\[(\d+)\]")
+_SENTENCE = re.compile(r"[^。！？!?\n]+(?:[。！？!?]+|$)(?:\s*\[\d+\])*")
+
+
+def render_answer(answer: Answer, key: str, *, chart: bool = False) -> None:
+    """The whole answer block inside a chat message (or a page)."""
+    if answer.notice and answer.notice not in (answer.answer or ""):
+        st.warning(inert_text(answer.notice), icon=":material/warning:")
+    if answer.mode == "compare" and answer.regions:
+        render_compare_table(answer)
+        if chart:
+            render_evidence_chart(answer)
+        with st.expander("逐地区说明（报告原文摘录）", expanded=not chart):
+            st.markdown(answer_markdown(answer))
+    else:
+        st.markdown(answer_markdown(answer))
+    render_unsupported(answer)
+    if not answer.complete and answer.partial:
+        with st.expander("模型中断前的输出（不完整、未核对，请勿引用）"):
+            st.markdown(inert_text(answer.partial))
+    render_sources(answer, key)
+    render_export(answer, key)
+
+
+def answer_markdown(answer: Answer) -> str:
+    """The answer text made inert, with sentences the citation check could not back marked."""
+    text = answer.answer or ""
+    spans = _unsupported_spans(text, [u.sentence for u in answer.unsupported])
+    if not spans:
+        return inert_markdown(text)
+    out: list[str] = []
+    pos = 0
+    for start, end in spans:
+        out.append(inert_markdown(text[pos:start]))
+        out.append(mark(inert_markdown(text[start:end]), "red") + " :red[⚠ 未核实]")
+        pos = end
+    out.append(inert_markdown(text[pos:]))
+    return "".join(out)
+
+
+def _unsupported_spans(text: str, sentences: Iterable[str]) -> list[tuple[int, int]]:
+    """Where the flagged sentences are in the answer (the check reports them without [n])."""
+    plain_chars: list[str] = []
+    origin: list[int] = []  # position in `text` of each character of the marker-free text
+    pos = 0
+    for m in _MARKER.finditer(text):
+        plain_chars.extend(text[pos : m.start()])
+        origin.extend(range(pos, m.start()))
+        pos = m.end()
+    plain_chars.extend(text[pos:])
+    origin.extend(range(pos, len(text)))
+    plain = "".join(plain_chars)
+    spans: list[tuple[int, int]] = []
+    for sentence in sentences:
+        sentence = _MARKER.sub("", sentence).strip()
+        start = plain.find(sentence) if sentence else -1
+        if start == -1:
+            continue
+        end = start + len(sentence)
+        spans.append((origin[start], origin[end - 1] + 1))
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def render_unsupported(answer: Answer) -> None:
+    if not answer.unsupported:
+        return
+    lines = [f"- {inert_text(u.sentence)} —— {inert_text(u.reason)}" for u in answer.unsupported]
+    st.warning(
+        f"**{len(answer.unsupported)} 处内容未能与所引原文核对**，写入简报前请对照来源：\n\n"
+        + "\n".join(lines),
+        icon=":material/fact_check:",
+    )
+
+
+# ---- 来源 ---------------------------------------------------------------------------------
+
+
+def citing_sentences(answer_text: str, n: int) -> list[str]:
+    """The sentences (or table cells) of the answer that cite passage n."""
+    found: list[str] = []
+    for line in answer_text.splitlines():
+        units = line.strip().strip("|").split("|") if line.strip().startswith("|") else [line]
+        for unit in units:
+            for m in _SENTENCE.finditer(unit):
+                if n in {int(x) for x in _MARKER.findall(m.group(0))}:
+                    found.append(m.group(0))
+    return found
+
+
+def source_title(c: Citation) -> str:
+    region = c.region or "未标注地区"
+    return f"[{c.n}] {inert_label(region, 20)} · {inert_label(c.title or c.doc_id, 60)}"
+
+
+def render_sources(answer: Answer, key: str) -> None:
+    if not answer.citations:
+        if answer.found is False:
+            st.caption("未引用报告原文。")
+        return
+    st.markdown(f"**来源**（{len(answer.citations)} 段报告原文）")
+    for c in answer.citations:
+        with st.expander(source_title(c)):
+            render_passage(c, answer.answer)
+
+
+def render_passage(c: Citation, answer_text: str) -> None:
+    where = [inert_label(c.region or "未标注地区", 20), inert_label(c.title or c.doc_id, 60)]
+    if c.section:
+        where.append("章节：" + inert_label(c.section, 80))
+    where.append(f"原文第 {c.start}–{c.end} 字")
+    st.caption(" · ".join(where))
+    spans = quoted_spans(c.quote, citing_sentences(answer_text, c.n))
+    st.markdown(highlight(c.quote, spans))
+
+
+# ---- 复制为简报 ---------------------------------------------------------------------------
+
+
+def render_export(answer: Answer, key: str) -> None:
+    if not answer.answer:
+        return
+    with st.expander("复制为简报", icon=":material/content_copy:"):
+        st.caption("右上角按钮可复制 Markdown（含引用来源），也可下载为文件。")
+        st.code(exports.markdown_of(answer), language="markdown", wrap_lines=True)
+        left, right = st.columns(2)
+        stem = exports.file_stem(answer)
+        left.download_button(
+            "下载 .md",
+            data=exports.markdown_of(answer).encode("utf-8"),
+            file_name=f"{stem}.md",
+            mime="text/markdown",
+            key=f"md_{key}",
+            on_click="ignore",
+            icon=":material/download:",
+        )
+        right.download_button(
+            "下载 .docx",
+            data=lambda: exports.docx_of(answer),
+            file_name=f"{stem}.docx",
+            mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            key=f"docx_{key}",
+            on_click="ignore",
+            icon=":material/description:",
+        )
+
+
+# ---- 跨地区比较 ---------------------------------------------------------------------------
+
+COLUMNS = ["地区", "主要做法", "关键数据", "证据段落"]
+_TABLE_ROW = re.compile(r"^\s*\|(.+)\|\s*$")
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}")
+
+
+def compare_rows(answer: Answer) -> pd.DataFrame:
+    """One row per region: findings and key figures with their [n], and the evidence count.
+
+    The cells come from the answer's own 对比表 (what the offline extract and the model
+    write); a region missing from it is filled from its section of the answer.
+    """
+    table = _answer_table(answer.answer or "")
+    rows = []
+    for r in answer.regions:
+        practice, figures = table.get(r.region, ("", ""))
+        if not r.found:
+            practice, figures = NOT_COVERED_SHORT, "—"
+        elif not practice:
+            lines = [ln.lstrip("-*• ").strip() for ln in r.summary.splitlines() if ln.strip()]
+            practice = lines[0] if lines else "（见引用段落）"
+            figures = _figures_with_refs(r.summary) or "—"
+        rows.append(
+            {
+                "地区": r.region,
+                "主要做法": practice,
+                "关键数据": figures or "—",
+                "证据段落": len(r.citations),
+            }
+        )
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _answer_table(text: str) -> dict[str, tuple[str, str]]:
+    """Region -> (主要做法, 关键数据) from the answer's Markdown table, if it has one."""
+    out: dict[str, tuple[str, str]] = {}
+    for line in text.splitlines():
+        m = _TABLE_ROW.match(line)
+        if not m or _TABLE_RULE.match(line):
+            continue
+        cells = [c.strip() for c in m.group(1).split("|")]
+        if len(cells) >= 3 and cells[0] and cells[0] != "地区":
+            region = cells[0].strip("* ")
+            out.setdefault(region, (cells[1], cells[2]))
+    return out
+
+
+def _figures_with_refs(summary: str) -> str:
+    found: list[str] = []
+    for line in summary.splitlines():
+        refs = "".join(dict.fromkeys(f"[{n}]" for n in _MARKER.findall(line)))
+        for figure in exports.key_figures(line):
+            if len(found) < 3:
+                found.append(figure + refs)
+    return "；".join(found)
+
+
+def render_compare_table(answer: Answer) -> None:
+    frame = compare_rows(answer)
+    if frame.empty:
+        return
+    shown = frame.drop(columns=["证据段落"]).copy()
+    for column in shown.columns:
+        shown[column] = shown[column].map(lambda v: _cell(str(v)))
+    st.table(shown, hide_index=True)
+    missing = [r.region for r in answer.regions if not r.found]
+    if missing:
+        st.caption(
+            "未涉及：" + "、".join(inert_label(m, 20) for m in missing) + f"（{NOT_COVERED}此主题）"
+        )
+
+
+def _cell(value: str) -> str:
+    if value == NOT_COVERED_SHORT or value.startswith(NOT_COVERED):
+        return f":gray-background[{NOT_COVERED_SHORT}]"
+    return inert_markdown(value).replace("\n", " ")
+
+
+def evidence_frame(answer: Answer) -> pd.DataFrame:
+    """Cited passages per region, for the bar chart (regions without evidence show 0)."""
+    frame = compare_rows(answer)
+    return frame.set_index("地区")[["证据段落"]]
+
+
+def render_evidence_chart(answer: Answer) -> None:
+    frame = evidence_frame(answer)
+    if frame.empty:
+        return
+    st.markdown("**各地区证据**（引用的报告段落数；为 0 的地区报告未涉及此主题）")
+    st.bar_chart(
+        frame,
+        y="证据段落",
+        x_label="地区",
+        y_label="引用段落数",
+        sort=False,
+        height=220,
+    )

@@ -1,0 +1,131 @@
+"""The sidebar: question options (on the pages that ask) and the status line (everywhere)."""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from assistant.service import Assistant
+from ui import state
+from ui.text import inert_label, inert_text
+
+log = logging.getLogger(__name__)
+
+
+def question_options(assistant: Assistant, *, with_mode: bool) -> None:
+    """Region filter, passage count, mode and style profile for this session."""
+    st.sidebar.subheader("提问设置")
+    regions = assistant.retriever.regions()
+    kept = [r for r in state.option("regions", []) if r in regions]
+    if kept != state.option("regions", []):
+        state.set_option("regions", kept)
+    st.sidebar.multiselect(
+        "地区",
+        regions,
+        key=state.widget_key("regions", []),
+        on_change=state.keep,
+        args=("regions",),
+        placeholder="全部地区（问题里提到的地区会自动筛选）",
+        format_func=lambda r: inert_label(r, 30),
+    )
+    st.sidebar.slider(
+        "引用段落数",
+        min_value=2,
+        max_value=12,
+        key=state.widget_key("k", max(2, min(12, assistant.settings.top_k))),
+        on_change=state.keep,
+        args=("k",),
+        help="每次回答最多检索多少段报告原文。",
+    )
+    if with_mode:
+        st.sidebar.segmented_control(
+            "回答方式",
+            list(state.MODES),
+            format_func=state.MODES.get,
+            key=state.widget_key("mode", "auto"),
+            on_change=state.keep,
+            args=("mode",),
+            help="自动：问题里提到多个地区或“比较”时按跨地区比较作答。",
+        )
+    profiles = profile_choices(assistant)
+    current = state.option("profile", state.DEFAULT_PROFILE)
+    if current not in profiles:
+        state.set_option("profile", state.DEFAULT_PROFILE)
+    st.sidebar.selectbox(
+        "输出风格",
+        profiles,
+        format_func=profile_label,
+        key=state.widget_key("profile", state.DEFAULT_PROFILE),
+        on_change=state.keep,
+        args=("profile",),
+    )
+    if assistant.settings.llm_configured and not assistant.settings.offline:
+        st.sidebar.toggle(
+            "只用离线摘录",
+            key=state.widget_key("offline", False),
+            on_change=state.keep,
+            args=("offline",),
+            help="不调用大模型，答案直接摘自报告原文。",
+        )
+
+
+def profile_choices(assistant: Assistant) -> list[str]:
+    try:
+        names = assistant.prompts.profile_names()
+    except Exception:  # a broken prompts folder must not take the sidebar down
+        log.warning("listing prompt profiles failed", exc_info=True)
+        names = []
+    return [state.DEFAULT_PROFILE, *names]
+
+
+def profile_label(name: str) -> str:
+    if name == state.DEFAULT_PROFILE:
+        return "默认"
+    if name == "brief":
+        return "简报体例"
+    return inert_label(name, 30)
+
+
+def status_line(assistant: Assistant, status: dict) -> None:
+    """Which answerer is active, whether it is healthy, and how big the corpus is."""
+    with st.sidebar:
+        st.divider()
+        label = state.answerer_label(assistant)
+        if label.startswith("llm:"):
+            # A code span shows its content literally; only a backtick could end it early.
+            st.markdown(f"回答方式：`{label.replace('`', '')[:60]}`")
+        else:
+            st.markdown("回答方式：**离线摘录模式**")
+            if assistant.settings.llm_configured and state.option("offline", False):
+                st.caption("已手动切换为离线摘录。")
+        health = state.llm_health(assistant)
+        if label.startswith("llm:") and health.failing:
+            st.warning(
+                "大模型最近一次调用失败："
+                + inert_text(health.problem)
+                + "\n\n已改用离线摘录作答。请检查 OPENAI_BASE_URL、OPENAI_MODEL 和密钥，"
+                "或稍后再试。",
+                icon=":material/cloud_off:",
+            )
+        st.caption(f"资料库：{status['documents']} 份报告 · {status['chunks']} 个段落")
+        if status.get("incomplete"):
+            st.warning(
+                f"{len(status['incomplete'])} 份报告没有索引完整，请在“资料库”页重新上传，"
+                "或运行 `assistant ingest`。",
+                icon=":material/sync_problem:",
+            )
+        problems = _prompt_problems(assistant)
+        if problems:
+            st.warning(
+                "提示词文件有问题，正在使用上一个有效版本：\n\n"
+                + "\n".join(f"- {inert_text(p)}" for p in problems),
+                icon=":material/edit_note:",
+            )
+
+
+def _prompt_problems(assistant: Assistant) -> list[str]:
+    try:
+        return list(assistant.prompts.problems.values())
+    except Exception:
+        return []

@@ -1,0 +1,134 @@
+"""Untrusted text (report passages, model output, file names) made inert for `st.markdown`.
+
+Streamlit renders Markdown: links, images (which load remote URLs), `:directives:`, LaTeX and,
+with `unsafe_allow_html`, HTML. Report text and model output are data, so every character that
+could start such a construct is backslash-escaped; what is left renders as the same characters.
+Escaping a growing stream piece by piece gives the same text as escaping it whole.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+# Markdown the assistant's answers may keep: emphasis, lists, headings, tables. An existing
+# backslash escape (the chain already writes `\\<`, `!\\[`) is kept: it is inert as it is.
+_ACTIVE = re.compile(r"\\([!-/:-@\[-`{-~])|([\\`<>\[\]!$:~&])")
+# Plain text: every ASCII punctuation character, so nothing is formatted at all.
+_ALL = "\\`*_{}[]<>()#+-.!|$:~&="
+_ALL_TABLE = str.maketrans({c: "\\" + c for c in _ALL})
+_WWW = re.compile(r"(?i)(?<![\w.])(www)\.")
+_LEADING_SPACES = re.compile(r"(?m)^[ \t]+")
+
+
+def inert_markdown(text: str) -> str:
+    """Model output as Markdown with formatting kept but no link, image, HTML or directive."""
+    if not text:
+        return ""
+    escaped = _ACTIVE.sub(lambda m: m.group(0) if m.group(1) else "\\" + m.group(2), text)
+    return _WWW.sub(r"\1\\.", escaped)
+
+
+def inert_text(text: str) -> str:
+    """Report text shown exactly as written (no formatting), line breaks kept."""
+    if not text:
+        return ""
+    text = _LEADING_SPACES.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    escaped = text.translate(_ALL_TABLE)
+    return re.sub(r"(?<!\n)\n(?!\n)", "  \n", escaped)
+
+
+def inert_label(text: str, limit: int = 80) -> str:
+    """A short label (expander, button, caption) from untrusted metadata: one line, escaped."""
+    one_line = " ".join((text or "").split())
+    if len(one_line) > limit:
+        one_line = one_line[: limit - 1] + "…"
+    return one_line.translate(_ALL_TABLE)
+
+
+def inert_stream(tokens: Iterable[str]) -> Iterator[str]:
+    """Escape a token stream for `st.write_stream` (the same text as escaping it whole)."""
+    raw = ""
+    shown = 0
+    for token in tokens:
+        raw += token
+        # A trailing backslash is decided by the next character: hold it back till then.
+        trailing = len(raw) - len(raw.rstrip("\\"))
+        ready = raw[:-1] if trailing % 2 else raw
+        escaped = inert_markdown(ready)  # rules look back only, so this extends the last
+        if len(escaped) > shown:
+            yield escaped[shown:]
+            shown = len(escaped)
+    escaped = inert_markdown(raw)
+    if len(escaped) > shown:
+        yield escaped[shown:]
+
+
+def highlight(text: str, spans: list[tuple[int, int]], color: str = "orange") -> str:
+    """`text` escaped, with the character ranges in `spans` on a coloured background."""
+    spans = _merge(spans, len(text), text)
+    out: list[str] = []
+    pos = 0
+    for start, end in spans:
+        out.append(inert_text(text[pos:start]))
+        out.append(_background(text[start:end], color))
+        pos = end
+    out.append(inert_text(text[pos:]))
+    return "".join(out)
+
+
+def mark(text_md: str, color: str) -> str:
+    """Already-escaped Markdown on a coloured background, line by line."""
+    return "\n".join(
+        f":{color}-background[{line}]" if line.strip() else line for line in text_md.split("\n")
+    )
+
+
+def _background(raw: str, color: str) -> str:
+    return "\n".join(
+        f":{color}-background[{inert_text(line)}]" if line.strip() else ""
+        for line in raw.split("\n")
+    )
+
+
+_GAP = re.compile(r"^[\s,，、;；:：.。!！?？“”\"'（）()]{0,2}$")
+
+
+def _merge(spans: list[tuple[int, int]], length: int, text: str = "") -> list[tuple[int, int]]:
+    """Sorted, non-overlapping spans; neighbours split only by punctuation are joined."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted((max(0, s), min(length, e)) for s, e in spans):
+        if end <= start:
+            continue
+        joined = bool(text) and bool(_GAP.match(text[merged[-1][1] : start])) if merged else False
+        if merged and (start <= merged[-1][1] or joined):
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+_MARKERS = re.compile(r"\[\d+\]")
+_CLAUSES = re.compile(r"[^，,。；;！？!?：:“”\"「」\n]+")
+
+
+def quoted_spans(
+    passage: str, sentences: Iterable[str], min_chars: int = 6
+) -> list[tuple[int, int]]:
+    """Where the answer's sentences citing this passage occur in it, clause by clause.
+
+    Offline answers quote sentences verbatim; model answers often reuse clauses. Clauses
+    shorter than `min_chars` are ignored so that common words do not light up everywhere.
+    """
+    spans: list[tuple[int, int]] = []
+    for sentence in sentences:
+        plain = _MARKERS.sub("", sentence)
+        for clause in _CLAUSES.findall(plain):
+            clause = clause.strip(" -*…·　")
+            if len(clause) < min_chars:
+                continue
+            start = passage.find(clause)
+            while start != -1:
+                spans.append((start, start + len(clause)))
+                start = passage.find(clause, start + len(clause))
+    return _merge(spans, len(passage), passage)
