@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,11 @@ def texts(node) -> list[str]:
 
     walk(node)
     return out
+
+
+def plain(markdown: str) -> str:
+    """Escaped Markdown as the reader sees it (backslash escapes removed)."""
+    return re.sub(r"\\(.)", r"\1", markdown)
 
 
 def all_text(at: AppTest) -> str:

@@ -54,15 +54,14 @@ def set_option(name: str, value: Any) -> None:
 
 
 def widget_key(name: str, default: Any) -> str:
-    """Key for the widget of option `name`, seeded from the kept value.
+    """Key for the widget of option `name`, seeded from the kept value on every run.
 
-    Streamlit forgets a widget's value on runs where the widget is not drawn (another
-    page); the option is kept under its own key and copied back here.
+    Streamlit forgets a widget's value on runs where it is not drawn (another page), and two
+    pages may draw the same option with different widgets; the option lives under its own key
+    and is copied into the widget's key before the widget is created.
     """
     key = f"_w_{name}"
-    if key not in st.session_state:
-        st.session_state[key] = st.session_state.get(f"opt_{name}", default)
-    st.session_state.setdefault(f"opt_{name}", st.session_state[key])
+    st.session_state[key] = st.session_state.setdefault(f"opt_{name}", default)
     return key
 
 
