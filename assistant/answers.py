@@ -178,6 +178,10 @@ class Answer:
 
 # A `<` preceded by an even number of backslashes is live in Markdown.
 _HTML_OPEN = re.compile(r"(?<!\\)((?:\\\\)*)<(?=[A-Za-z/!?])")
+# `![` starts an image unless it is a citation marker after a "!" ("……成效![1]").
+_IMAGE = re.compile(r"!\[(?!\d{1,3}\](?!\())")
+# "[x]: url" at a line start defines a link target that `![x]` or `[x]` would load.
+_LINK_DEF = re.compile(r"(?m)^(\s{0,3})\[(?=[^\]\n]+\]:)")
 _JS_SCHEME = re.compile(r"(?i)\b(javascript|vbscript|data)\s*:")
 
 
@@ -190,7 +194,8 @@ def neutralize_markdown(text: str) -> str:
     if not text:
         return text
     text = _HTML_OPEN.sub(lambda m: m.group(1) + "\\<", text)
-    text = text.replace("![", "!\\[")
+    text = _IMAGE.sub("!\\\\[", text)
+    text = _LINK_DEF.sub(lambda m: m.group(1) + "\\[", text)
     text = text.replace("](", "]\\(")
     return _JS_SCHEME.sub(lambda m: m.group(1) + "\\:", text)
 

@@ -44,7 +44,8 @@ def _status_lines(answer: Answer) -> list[str]:
 
 def _mark_unsupported(body: str, unsupported: list[Unsupported]) -> str:
     for u in unsupported:
-        target = neutralize_markdown(u.sentence.strip())
+        # The markers may sit before the final mark: "……8次[2]。"
+        target = neutralize_markdown(u.sentence.strip().rstrip("。！？!?；;"))
         if target and target in body:
             body = body.replace(target, f"{target}{UNVERIFIED}", 1)
     return body

@@ -83,6 +83,9 @@ def test_defaults_and_labels() -> None:
         ("![](http://127.0.0.1:9/leak?q=1)", "!\\[]\\(http://127.0.0.1:9/leak?q=1)"),
         ("\\\\<b>", "\\\\\\<b>"),
         ("面积 1<2 的比较", "面积 1<2 的比较"),
+        ("成效显著![1]。", "成效显著![1]。"),
+        ("![1](http://x/y.png)", "!\\[1]\\(http://x/y.png)"),
+        ("[1]: http://x/y.png", "\\[1]: http://x/y.png"),
     ],
 )
 def test_neutralize_markdown(raw: str, safe: str) -> None:

@@ -14,7 +14,7 @@ import yaml
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, PrivateAttr
 
 from assistant.types import Chunk, Passage
 
@@ -161,6 +161,18 @@ class FakeRetriever:
         ]
 
 
+class StaticRetriever(FakeRetriever):
+    """Always returns the given chunks (at most k), whatever the question."""
+
+    def search(self, query, k=6, regions=None, doc_ids=None):  # type: ignore[override]
+        self.calls.append({"query": query, "k": k, "regions": regions, "doc_ids": doc_ids})
+        chunks = [c for c in self.chunks if not regions or c.region in regions]
+        return [
+            Passage(chunk=c, score=1.0 / (i + 1), dense_rank=i + 1)
+            for i, c in enumerate(chunks[:k])
+        ]
+
+
 class RecordingChatModel(BaseChatModel):
     """Replies with scripted texts (streamed in small pieces) and records what it was sent."""
 
@@ -171,7 +183,7 @@ class RecordingChatModel(BaseChatModel):
     model_name: str = "fake-recorder"
     chunk_chars: int = 5
     fail_with: BaseException | None = None
-    _lock: Any = threading.Lock()
+    _lock: Any = PrivateAttr(default_factory=threading.Lock)
 
     @property
     def _llm_type(self) -> str:
