@@ -14,6 +14,7 @@ from ui.text import highlight, inert_label, inert_markdown, inert_text, mark, qu
 
 NOT_COVERED_SHORT = "未涉及"
 _MARKER = re.compile(r"\[(\d+)\]")
+_LIST_PREFIX = re.compile(r"\s*(?:[-*+]\s+|\d{1,2}[.)、]\s*|#{1,6}\s+|>\s*)")
 _SENTENCE = re.compile(r"[^。！？!?\n]+(?:[。！？!?]+|$)(?:\s*\[\d+\])*")
 
 
@@ -72,7 +73,12 @@ def _unsupported_spans(text: str, sentences: Iterable[str]) -> list[tuple[int, i
         if start == -1:
             continue
         end = start + len(sentence)
-        spans.append((origin[start], origin[end - 1] + 1))
+        span_start, span_end = origin[start], origin[end - 1] + 1
+        # Keep a list bullet or heading mark outside the mark, so the line stays a list item.
+        prefix = _LIST_PREFIX.match(text, span_start)
+        if prefix and (span_start == 0 or text[span_start - 1] == "\n"):
+            span_start = min(prefix.end(), span_end)
+        spans.append((span_start, span_end))
     merged: list[tuple[int, int]] = []
     for start, end in sorted(spans):
         if merged and start < merged[-1][1]:
@@ -82,10 +88,18 @@ def _unsupported_spans(text: str, sentences: Iterable[str]) -> list[tuple[int, i
     return merged
 
 
+def _without_bullet(line: str) -> str:
+    m = _LIST_PREFIX.match(line)
+    return line[m.end() :] if m else line
+
+
 def render_unsupported(answer: Answer) -> None:
     if not answer.unsupported:
         return
-    lines = [f"- {inert_text(u.sentence)} —— {inert_text(u.reason)}" for u in answer.unsupported]
+    lines = [
+        f"- {inert_markdown(_without_bullet(u.sentence))} —— {inert_text(u.reason)}"
+        for u in answer.unsupported
+    ]
     st.warning(
         f"**{len(answer.unsupported)} 处内容未能与所引原文核对**，写入简报前请对照来源：\n\n"
         + "\n".join(lines),
@@ -258,8 +272,11 @@ def render_evidence_chart(answer: Answer) -> None:
     st.bar_chart(
         frame,
         y="证据段落",
-        x_label="地区",
+        # With horizontal bars Streamlit puts x_label on the category (region) axis.
+        x_label="",
         y_label="引用段落数",
+        horizontal=True,
         sort=False,
-        height=220,
+        color="#b8322a",
+        height=60 + 36 * len(frame),
     )

@@ -3,6 +3,8 @@
 Streamlit renders Markdown: links, images (which load remote URLs), `:directives:`, LaTeX and,
 with `unsafe_allow_html`, HTML. Report text and model output are data, so every character that
 could start such a construct is backslash-escaped; what is left renders as the same characters.
+Bare URLs and e-mail addresses would still become links (GFM linkifies them after escapes are
+resolved), so they are shown as code spans: the same characters, visibly not a link.
 Escaping a growing stream piece by piece gives the same text as escaping it whole.
 """
 
@@ -17,16 +19,39 @@ _ACTIVE = re.compile(r"\\([!-/:-@\[-`{-~])|([\\`<>\[\]!$:~&])")
 # Plain text: every ASCII punctuation character, so nothing is formatted at all.
 _ALL = "\\`*_{}[]<>()#+-.!|$:~&="
 _ALL_TABLE = str.maketrans({c: "\\" + c for c in _ALL})
-_WWW = re.compile(r"(?i)(?<![\w.])(www)\.")
 _LEADING_SPACES = re.compile(r"(?m)^[ \t]+")
+# What GFM turns into links without any brackets: scheme://…, www.…, mailto:/xmpp:, e-mail.
+_LINKISH = re.compile(
+    r"(?i)(?:[a-z][a-z0-9+.-]{0,20}://|www\.|mailto:|xmpp:)[^\s\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]*"
+    r"|[a-z0-9._+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+"
+)
+_URLISH_TAIL = re.compile(r"[A-Za-z0-9._+\-@:/%?=&#~]+$")
+
+
+def _code_span(text: str) -> str:
+    return "`" + text.replace("`", "ˋ") + "`"
+
+
+def _with_links_as_code(text: str, escape) -> str:
+    out: list[str] = []
+    pos = 0
+    for m in _LINKISH.finditer(text):
+        out.append(escape(text[pos : m.start()]))
+        out.append(_code_span(m.group(0)))
+        pos = m.end()
+    out.append(escape(text[pos:]))
+    return "".join(out)
+
+
+def _escape_md(text: str) -> str:
+    return _ACTIVE.sub(lambda m: m.group(0) if m.group(1) else "\\" + m.group(2), text)
 
 
 def inert_markdown(text: str) -> str:
     """Model output as Markdown with formatting kept but no link, image, HTML or directive."""
     if not text:
         return ""
-    escaped = _ACTIVE.sub(lambda m: m.group(0) if m.group(1) else "\\" + m.group(2), text)
-    return _WWW.sub(r"\1\\.", escaped)
+    return _with_links_as_code(text, _escape_md)
 
 
 def inert_text(text: str) -> str:
@@ -34,7 +59,7 @@ def inert_text(text: str) -> str:
     if not text:
         return ""
     text = _LEADING_SPACES.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-    escaped = text.translate(_ALL_TABLE)
+    escaped = _with_links_as_code(text, lambda part: part.translate(_ALL_TABLE))
     return re.sub(r"(?<!\n)\n(?!\n)", "  \n", escaped)
 
 
@@ -43,25 +68,40 @@ def inert_label(text: str, limit: int = 80) -> str:
     one_line = " ".join((text or "").split())
     if len(one_line) > limit:
         one_line = one_line[: limit - 1] + "…"
-    return one_line.translate(_ALL_TABLE)
+    return _with_links_as_code(one_line, lambda part: part.translate(_ALL_TABLE))
 
 
 def inert_stream(tokens: Iterable[str]) -> Iterator[str]:
-    """Escape a token stream for `st.write_stream` (the same text as escaping it whole)."""
+    """Escape a token stream for `st.write_stream` (the same text as escaping it whole).
+
+    What the next characters could still change is held back: a possible URL at the end
+    (it becomes one code span) and an odd trailing backslash (it may escape the next one).
+    """
     raw = ""
     shown = 0
     for token in tokens:
         raw += token
-        # A trailing backslash is decided by the next character: hold it back till then.
-        trailing = len(raw) - len(raw.rstrip("\\"))
-        ready = raw[:-1] if trailing % 2 else raw
-        escaped = inert_markdown(ready)  # rules look back only, so this extends the last
+        escaped = inert_markdown(_settled(raw))
         if len(escaped) > shown:
             yield escaped[shown:]
             shown = len(escaped)
     escaped = inert_markdown(raw)
     if len(escaped) > shown:
         yield escaped[shown:]
+
+
+def _settled(raw: str) -> str:
+    cut = len(raw)
+    last = next((m for m in reversed(list(_LINKISH.finditer(raw)))), None)
+    if last is not None and last.end() == len(raw):
+        cut = last.start()
+    tail = _URLISH_TAIL.search(raw[:cut])
+    if tail:
+        cut = tail.start()
+    ready = raw[:cut]
+    if (len(ready) - len(ready.rstrip("\\"))) % 2:
+        ready = ready[:-1]
+    return ready
 
 
 def highlight(text: str, spans: list[tuple[int, int]], color: str = "orange") -> str:
