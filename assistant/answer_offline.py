@@ -296,15 +296,20 @@ def pick_sentences(
     picks: list[Pick] = []
     seen: set[str] = set()
     for rank, (n, p) in enumerate(zip(numbering, passages, strict=True)):
-        for order, sentence in enumerate(sentences_of(p.chunk.text)):
+        sentences = sentences_of(p.chunk.text)
+        for order, sentence in enumerate(sentences):
             key = _norm(sentence)
             if key in seen or _INSTRUCTION.search(sentence) or _is_heading(key, p):
                 continue
             seen.add(key)
             score = score_sentence(terms, w, sentence, focus) + 0.03 / (1 + rank)
-            picks.append(
-                Pick(n=n, passage=p, text=_trim(sentence, w, unit_re), score=score, order=order)
-            )
+            text = _trim(sentence, w, unit_re)
+            following = sentences[order + 1] if order + 1 < len(sentences) else ""
+            if len(_HEADING_MARK.sub("", key)) < SHORT_SENTENCE and following:
+                # “实施‘头雁工程’。” says what, the next sentence says how: quote both.
+                if not _INSTRUCTION.search(following):
+                    text = sentence + _trim(following, w, unit_re)
+            picks.append(Pick(n=n, passage=p, text=text, score=score, order=order))
     if not picks:
         return []
     picks.sort(key=lambda k: -k.score)
@@ -358,11 +363,15 @@ def judge(terms: Terms, passages: Sequence[Passage]) -> Judgement:
     w = weights(terms, texts)
     union = " ".join(texts)
     cov = coverage(w, union)
-    return Judgement(not missing and cov >= MIN_COVERAGE, missing, cov)
+    found = not missing and cov >= MIN_COVERAGE
+    if not found and not missing:
+        # Name what is absent rather than every term of the question.
+        missing = [t for t in terms.all_terms if credit(t, union) < 0.5]
+    return Judgement(found, missing, cov)
 
 
 def not_found_text(terms: Terms, missing: Sequence[str], regions: Sequence[str]) -> str:
-    shown = [t for t in missing] or terms.all_terms
+    shown = list(missing) or terms.all_terms
     about = f"关于“{'、'.join(shown[:4])}”的内容" if shown else "与该问题相关的内容"
     where = f"（已检索{'、'.join(regions)}的报告）" if regions else "（已检索全部报告）"
     return f"报告中未找到{about}{where}。"

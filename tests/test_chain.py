@@ -196,3 +196,34 @@ def test_report_html_is_inert_in_the_answer(tmp_path) -> None:
     assert not re.search(r"(?<!\\)<script", ans.answer)
     assert "](javascript:" not in ans.answer and "![](" not in ans.answer
     assert ans.citations and ans.answer.rstrip().endswith("[1]")
+
+
+def test_llm_prompt_is_packed_into_the_context_budget(tmp_path) -> None:
+    fake = RecordingChatModel(replies=["面积1100平方米[1]。"])
+    ans = answer_question(
+        "青山区社区两室用房的平均面积有多大？",
+        retriever=FakeRetriever(),
+        settings=settings(tmp_path, context_tokens=400),
+        chat_model=fake,
+        k=6,
+    )
+    sent = fake.calls[-1][1].content.count("<passage ")
+    assert len(ans.retrieved) == 6 and 1 <= sent < 6
+    assert ans.citations[0].chunk_id == ans.retrieved[0].chunk.chunk_id
+
+
+def test_unusable_prompt_folder_is_a_message(tmp_path) -> None:
+    from assistant.prompts import PromptLibrary
+
+    empty = tmp_path / "no-prompts"
+    empty.mkdir()
+    fake = RecordingChatModel(replies=["x[1]。"])
+    ans = answer_question(
+        "青山区社区两室用房的平均面积有多大？",
+        retriever=FakeRetriever(),
+        settings=settings(tmp_path),
+        chat_model=fake,
+        prompts=PromptLibrary(empty, fallback_dir=None),
+    )
+    assert not ans.found and "提示词文件有问题" in ans.answer and "prompts check" in ans.answer
+    assert fake.calls == []
