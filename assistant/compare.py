@@ -23,6 +23,7 @@ from assistant.answer_offline import (
     weights,
 )
 from assistant.answers import NOT_COVERED, OFFLINE, OFFLINE_LABEL, Citation, Draft, RegionSummary
+from assistant.catalog import short_name
 from assistant.citations import markers_in
 from assistant.prompts import format_passages
 from assistant.types import Passage
@@ -226,14 +227,14 @@ def region_summaries(
     """Split a verified compare answer into its per-region sections."""
     sections: dict[str, list[str]] = {}
     current: str | None = None
-    names = {p.region for p in plan_.parts}
+    names = [p.region for p in plan_.parts]
     for line in answer_md.splitlines():
         m = _HEADING.match(line.strip())
         if m:
             title = m.group(1).strip("*# ")
-            current = next((r for r in names if r == title or r in title), None)
-            if current is None and TABLE_HEADING in title:
-                current = None
+            current = next(
+                (r for r in names if r == title or r in title or short_name(r) in title), None
+            )
             if current is not None:
                 sections.setdefault(current, [])
             continue

@@ -123,7 +123,7 @@ def test_explicit_regions_limit_the_comparison(tmp_path: Path) -> None:
 def test_llm_compare_gets_only_relevant_passages_and_is_split_by_region(tmp_path: Path) -> None:
     reply = (
         "### 薛城区\n薛城区累计排查整顿软弱涣散基层党组织46个[1]。\n\n"
-        "### 大连市\n大连市推动115个软弱涣散村全部完成整顿[{d}]。\n\n"
+        "### 大连\n大连市推动115个软弱涣散村全部完成整顿[{d}]。\n\n"
         "### 青山区\n该报告未涉及\n\n### 清河门区\n该报告未涉及\n\n### 浮山县\n该报告未涉及\n\n"
         "### 对比表\n| 地区 | 主要做法 | 关键数据 |\n| --- | --- | --- |\n"
         "| 薛城区 | “四个一”整顿措施[1] | 46个[1] |\n| 大连市 | “四个一”举措[{d}] | 115个[{d}] |\n"
