@@ -44,7 +44,8 @@ PAGES = {
 page = st.navigation(list(PAGES.values()))
 assistant = setup.open_assistant()
 status = setup.ensure_corpus(assistant)
-if page.title in (PAGES["chat"].title, PAGES["compare"].title):
+asks = page.title in (PAGES["chat"].title, PAGES["compare"].title)
+if asks:
     sidebar.question_options(assistant, with_mode=page.title == PAGES["chat"].title)
-sidebar.status_line(assistant, status)
+sidebar.status_line(assistant, status, divider=asks)
 page.run()

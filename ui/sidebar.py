@@ -8,7 +8,7 @@ import streamlit as st
 
 from assistant.service import Assistant
 from ui import state
-from ui.text import inert_label, inert_text
+from ui.text import inert_text, one_line
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ def question_options(assistant: Assistant, *, with_mode: bool) -> None:
         on_change=state.keep,
         args=("regions",),
         placeholder="全部地区（问题里提到的地区会自动筛选）",
-        format_func=lambda r: inert_label(r, 30),
+        format_func=lambda r: one_line(r, 30),
     )
     st.sidebar.slider(
         "引用段落数",
@@ -84,13 +84,14 @@ def profile_label(name: str) -> str:
         return "默认"
     if name == "brief":
         return "简报体例"
-    return inert_label(name, 30)
+    return one_line(name, 30)
 
 
-def status_line(assistant: Assistant, status: dict) -> None:
+def status_line(assistant: Assistant, status: dict, *, divider: bool = True) -> None:
     """Which answerer is active, whether it is healthy, and how big the corpus is."""
     with st.sidebar:
-        st.divider()
+        if divider:
+            st.divider()
         label = state.answerer_label(assistant)
         if label.startswith("llm:"):
             # A code span shows its content literally; only a backtick could end it early.

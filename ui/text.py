@@ -63,12 +63,15 @@ def inert_text(text: str) -> str:
     return re.sub(r"(?<!\n)\n(?!\n)", "  \n", escaped)
 
 
+def one_line(text: str, limit: int = 80) -> str:
+    """Untrusted text for a widget option (shown as plain text, never Markdown): one line, bounded."""
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
 def inert_label(text: str, limit: int = 80) -> str:
     """A short label (expander, button, caption) from untrusted metadata: one line, escaped."""
-    one_line = " ".join((text or "").split())
-    if len(one_line) > limit:
-        one_line = one_line[: limit - 1] + "…"
-    return _with_links_as_code(one_line, lambda part: part.translate(_ALL_TABLE))
+    return _with_links_as_code(one_line(text, limit), lambda part: part.translate(_ALL_TABLE))
 
 
 def inert_stream(tokens: Iterable[str]) -> Iterator[str]:

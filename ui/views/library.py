@@ -12,7 +12,7 @@ from assistant.loading import SUPPORTED_SUFFIXES
 from assistant.service import safe_display_name
 from assistant.store import StoreBusy, StoreError
 from ui import state
-from ui.text import inert_label, inert_text
+from ui.text import inert_label, inert_text, one_line
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ with view_tab:
         doc_id = st.selectbox(
             "选择报告",
             list(by_id),
-            format_func=lambda i: inert_label(_label(i), 90),
+            format_func=lambda i: one_line(_label(i), 90),
             key="view_doc",
         )
         try:
@@ -81,7 +81,12 @@ with view_tab:
             facts = [
                 ("标题", meta.title),
                 ("副标题", meta.subtitle),
-                ("地区", " ".join(x for x in (meta.province, meta.city, meta.region) if x)),
+                (
+                    "地区",
+                    " ".join(
+                        dict.fromkeys(x for x in (meta.province, meta.city, meta.region) if x)
+                    ),
+                ),
                 ("作者", meta.authors),
                 ("类型", meta.kind),
                 ("原文件", meta.source),
@@ -194,7 +199,7 @@ with edit_tab:
         doc_id = st.selectbox(
             "选择上传的报告",
             [d["doc_id"] for d in uploaded],
-            format_func=lambda i: inert_label(_label(i), 90),
+            format_func=lambda i: one_line(_label(i), 90),
             key="edit_doc",
         )
         current = by_id[doc_id]
@@ -237,7 +242,7 @@ with remove_tab:
         doc_id = st.selectbox(
             "选择要删除的报告",
             list(by_id),
-            format_func=lambda i: inert_label(_label(i), 90),
+            format_func=lambda i: one_line(_label(i), 90),
             key="remove_doc",
         )
         pending = st.session_state.get("pending_remove")

@@ -6,7 +6,7 @@ import streamlit as st
 
 from assistant.prompts import PromptError
 from ui import prompt_edit, sidebar, state
-from ui.text import inert_label, inert_text
+from ui.text import inert_text, one_line
 
 assistant = state.get_assistant()
 library = assistant.prompts
@@ -49,7 +49,7 @@ labels = [f.label for f in files]
 wanted = st.session_state.pop("prompt_select_next", None)
 if wanted in labels:
     st.session_state["prompt_file"] = wanted
-chosen = st.selectbox("文件", labels, key="prompt_file", format_func=lambda s: inert_label(s, 80))
+chosen = st.selectbox("文件", labels, key="prompt_file", format_func=lambda s: one_line(s, 80))
 file = files[labels.index(chosen)]
 
 if file.allowed is None:
