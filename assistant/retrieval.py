@@ -58,6 +58,7 @@ class HybridRetriever:
             return
         records = self.store.records()
         fingerprint = self.store.fingerprint(records)
+        self.store.sync(fingerprint)
         indexed = {r.doc_id for r in records if r.status == STATUS_INDEXED}
         regions = list(self.catalog.regions())
         for r in records:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -107,6 +108,12 @@ def make_client(settings: Settings) -> chromadb.ClientAPI:
         return client
     path = settings.store_dir / "chroma"
     path.mkdir(parents=True, exist_ok=True)
+    # Chroma shares one client state per folder within a process, loaded once and never
+    # refreshed; drop it so this client reads the folder as it is now (see ReportStore.sync).
+    # Clients holding the old state keep working.
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    SharedSystemClient._identifier_to_system.pop(str(path), None)
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
 
 
@@ -120,6 +127,8 @@ class ReportStore:
         self.name = settings.collection
         self._open_collections()
         self._lock_path = settings.store_dir / "write.lock"
+        self._reopen_lock = threading.Lock()
+        self._seen = self.fingerprint()  # the store's state as this process last knew it
 
     def _guard(self, what: str):
         """Translate connection failures into a clear StoreUnavailable."""
@@ -144,6 +153,34 @@ class ReportStore:
             client=self.client, collection_name=self.name, embedding_function=self.embeddings
         )
 
+    # ---- other processes -----------------------------------------------------------------
+
+    def sync(self, fingerprint: str | None = None) -> bool:
+        """Catch up with changes another process made to an embedded store; True if reopened.
+
+        Chroma's embedded client keeps its vector index in memory per process and does not
+        notice another process's writes: its searches then miss the new chunks or fail
+        ("Error finding id", "Nothing found on disk"). The document records are read from
+        SQLite and are always current, so a changed fingerprint tells us to reopen.
+        """
+        fingerprint = self.fingerprint() if fingerprint is None else fingerprint
+        if fingerprint == self._seen:
+            return False
+        with self._reopen_lock:
+            if fingerprint == self._seen:
+                return False
+            reopened = self._reopen()
+            self._seen = fingerprint
+        return reopened
+
+    def _reopen(self) -> bool:
+        if self.settings.server_mode:
+            return False  # every request reads the server's current state
+        self.client = make_client(self.settings)
+        self._open_collections()
+        log.info("reopened the embedded store after another process changed it")
+        return True
+
     # ---- writing -------------------------------------------------------------------------
 
     @contextmanager
@@ -161,9 +198,13 @@ class ReportStore:
                 "另一个进程正在写入同一个向量库（索引或删除报告中），请等它完成后再试。"
             ) from exc
         try:
+            self.sync()  # never write from a stale view of the store
             yield
         finally:
-            lock.release()
+            try:
+                self._seen = self.fingerprint()  # our own writes need no reopen
+            finally:
+                lock.release()
 
     def put_document(self, record: DocRecord, chunks: list[Chunk], progress=None) -> None:
         """Write a report's chunks, then mark it indexed; on failure nothing half-written stays.
