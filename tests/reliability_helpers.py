@@ -168,3 +168,63 @@ def start_slow_ingest(
         env={**cli_env(store_dir, **env), "PYTHONPATH": str(PROJECT_ROOT)},
         cwd=str(store_dir.parent),
     )
+
+
+# A long-lived second "app process": reads JSON commands on stdin, answers one JSON line each.
+APP_CHILD = r"""
+import json, sys
+from pathlib import Path
+from assistant.service import Assistant
+
+app = Assistant.from_settings()
+print(json.dumps({"ready": True}), flush=True)
+for line in sys.stdin:
+    cmd = json.loads(line)
+    try:
+        if cmd["op"] == "search":
+            hits = app.search(cmd["q"], k=cmd.get("k", 5))
+            out = [{"doc_id": p.chunk.doc_id, "chunk_id": p.chunk.chunk_id,
+                    "bm25_rank": p.bm25_rank, "dense_rank": p.dense_rank} for p in hits]
+        elif cmd["op"] == "ingest":
+            out = [r.to_dict() for r in app.ingest_paths([Path(cmd["path"])])]
+        elif cmd["op"] == "documents":
+            out = [d["doc_id"] for d in app.documents()]
+        else:
+            out = {"error": "unknown op"}
+    except Exception as exc:
+        out = {"error": f"{type(exc).__name__}: {exc}"}
+    print(json.dumps(out, ensure_ascii=False), flush=True)
+"""
+
+
+class AppProcess:
+    """A second app process on the same settings (env), driven over stdin/stdout."""
+
+    def __init__(self, store_dir: Path, **env: str) -> None:
+        import json
+
+        self._json = json
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", APP_CHILD],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env={**cli_env(store_dir, **env), "PYTHONPATH": str(PROJECT_ROOT)},
+            cwd=str(store_dir.parent),
+        )
+        assert json.loads(self.proc.stdout.readline()) == {"ready": True}
+
+    def call(self, **cmd):
+        self.proc.stdin.write(self._json.dumps(cmd, ensure_ascii=False) + "\n")
+        self.proc.stdin.flush()
+        return self._json.loads(self.proc.stdout.readline())
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
