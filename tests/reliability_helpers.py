@@ -228,3 +228,13 @@ class AppProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
+
+
+def docx_text(data: bytes) -> str:
+    """All the XML text of a .docx (document, relationships, headers), for searching."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        return "\n".join(
+            zf.read(n).decode("utf-8", "replace")
+            for n in zf.namelist()
+            if n.endswith(".xml") or n.endswith(".rels")
+        )
