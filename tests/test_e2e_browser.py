@@ -105,20 +105,23 @@ def _serve(script: Path, workdir: Path, env_overrides: dict[str, str], log: Path
     assert "Traceback" not in text, text
 
 
+def _app_env(store_dir: Path, home: Path, **extra: str) -> dict[str, str]:
+    return dict(
+        ASSISTANT_STORE_DIR=str(store_dir),
+        ASSISTANT_UPLOAD_DIR=str(home / "uploads"),
+        ASSISTANT_PROMPTS_DIR=str(home / "prompts"),
+        ASSISTANT_REPORTS_DIR=str(PROJECT_ROOT / "data" / "reports"),
+        **extra,
+    )
+
+
 @pytest.fixture
 def app_url(seeded_cache: Path, isolated_env: Path, tmp_path: Path) -> Iterator[str]:
     """The app over an empty store whose embedding cache is filled: the first page load
     indexes the sample reports (the fresh-machine path), quickly."""
     workdir = tmp_path / "run"
     workdir.mkdir()
-    env = dict(
-        ASSISTANT_STORE_DIR=str(seeded_cache),
-        ASSISTANT_UPLOAD_DIR=str(isolated_env / "uploads"),
-        ASSISTANT_PROMPTS_DIR=str(isolated_env / "prompts"),
-        ASSISTANT_REPORTS_DIR=str(PROJECT_ROOT / "data" / "reports"),
-        ASSISTANT_OFFLINE="true",
-        OPENAI_MODEL="",
-    )
+    env = _app_env(seeded_cache, isolated_env, ASSISTANT_OFFLINE="true", OPENAI_MODEL="")
     with _serve(PROJECT_ROOT / "ui" / "app.py", workdir, env, tmp_path / "streamlit.log") as url:
         yield url
 
@@ -277,3 +280,67 @@ def test_report_and_model_markup_stays_inert_in_the_browser(browser, tmp_path):
         )
         assert not [u for u in loaded if "127.0.0.1:9" in u], loaded
         browser.save_screenshot(str(tmp_path / "hostile.png"))
+
+
+@pytest.mark.integration
+def test_browser_streams_a_model_answer_and_reports_a_failing_model(
+    seeded_cache, isolated_env, browser, tmp_path
+):
+    """Against a local OpenAI-compatible stub: a 500 shows the extract and a sidebar warning;
+    then an answer streams in token by token and is replaced by the checked answer."""
+    from tests.openai_stub import OpenAIStub, Reply
+
+    text = "大连市全市已建立6331个网格，成立5059个网格党组织[1]。"
+    with OpenAIStub(default=Reply.error(500)) as stub:
+        env = _app_env(
+            seeded_cache,
+            isolated_env,
+            OPENAI_BASE_URL=stub.base_url,
+            OPENAI_MODEL="stub-model",
+            OPENAI_API_KEY="sk-test-not-a-key",
+            ASSISTANT_LLM_RETRIES="0",
+        )
+        workdir = tmp_path / "llm"
+        workdir.mkdir()
+        with _serve(PROJECT_ROOT / "ui" / "app.py", workdir, env, tmp_path / "llm.log") as url:
+            browser.get(url)
+            failed = _ask(browser, QUESTION)
+            assert "离线摘录" in failed.text and "6331" in failed.text
+            _settle(browser)
+            sidebar = browser.find_element(By.CSS_SELECTOR, "[data-testid='stSidebar']")
+            assert "llm:stub-model" in sidebar.text
+            assert "大模型最近一次调用失败" in sidebar.text
+            assert "sk-test-not-a-key" not in browser.page_source
+
+            stub.default = Reply.ok(text, delay_s=0.25, chunk_chars=2)  # the model recovers
+            clear = next(
+                b for b in browser.find_elements(By.TAG_NAME, "button") if "清空对话" in b.text
+            )
+            clear.click()
+            WebDriverWait(browser, 30).until(
+                lambda d: not d.find_elements(By.CSS_SELECTOR, "[data-testid='stChatMessage']")
+            )
+            box = _chat_input(browser)
+            box.send_keys(QUESTION)
+            box.send_keys(Keys.ENTER)
+            partial_seen = []
+
+            def streamed(d):
+                messages = d.find_elements(By.CSS_SELECTOR, "[data-testid='stChatMessage']")
+                if len(messages) < 2:
+                    return False
+                now = messages[-1].text
+                if "▌" in now and "来源" not in now:
+                    partial_seen.append(now)
+                return "来源" in now
+
+            WebDriverWait(browser, 60, poll_frequency=0.1).until(streamed)
+            assert partial_seen, "tokens appeared before the answer was complete"
+            assert any("5059" not in seen for seen in partial_seen), partial_seen
+            final = browser.find_elements(By.CSS_SELECTOR, "[data-testid='stChatMessage']")[-1]
+            assert "成立5059个网格党组织[1]" in final.text and "▌" not in final.text
+            _settle(browser)
+            assert (
+                "大模型最近一次调用失败"
+                not in browser.find_element(By.CSS_SELECTOR, "[data-testid='stSidebar']").text
+            )

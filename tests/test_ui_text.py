@@ -39,7 +39,7 @@ def test_markdown_keeps_emphasis_lists_and_tables():
 
 
 def test_existing_escapes_are_not_doubled():
-    assert inert_markdown("a \\<b> !\\[x\\]") == "a \\<b\\> \\!\\[x\\]"
+    assert inert_markdown("a \\<b> !\\[x\\]") == "a \\<b> \\!\\[x\\]"
 
 
 def test_plain_text_escapes_formatting_and_keeps_line_breaks():

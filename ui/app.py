@@ -47,5 +47,7 @@ status = setup.ensure_corpus(assistant)
 asks = page.title in (PAGES["chat"].title, PAGES["compare"].title)
 if asks:
     sidebar.question_options(assistant, with_mode=page.title == PAGES["chat"].title)
-sidebar.status_line(assistant, status, divider=asks)
+status_slot = st.sidebar.empty()
+sidebar.status_line(assistant, status, status_slot, divider=asks)
 page.run()
+sidebar.status_line(assistant, setup.read_status(assistant), status_slot, divider=asks)

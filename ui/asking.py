@@ -7,6 +7,7 @@ import logging
 
 import streamlit as st
 
+from assistant.answer_llm import FALLBACK_SUFFIX
 from assistant.answers import Answer
 from assistant.prompts import PromptError
 from assistant.service import Assistant
@@ -67,7 +68,8 @@ def ask(
         )
         return None
     if llm:
-        state.llm_health(assistant).record(answer.complete, answer.notice)
+        problem = answer.notice.replace(f"，{FALLBACK_SUFFIX}", "").strip("，。 ")
+        state.llm_health(assistant).record(answer.complete, problem)
     return answer
 
 

@@ -87,9 +87,13 @@ def profile_label(name: str) -> str:
     return one_line(name, 30)
 
 
-def status_line(assistant: Assistant, status: dict, *, divider: bool = True) -> None:
-    """Which answerer is active, whether it is healthy, and how big the corpus is."""
-    with st.sidebar:
+def status_line(assistant: Assistant, status: dict, slot, *, divider: bool = True) -> None:
+    """Which answerer is active, whether it is healthy, and how big the corpus is.
+
+    Drawn into `slot` (an `st.sidebar.empty()`): once before the page runs and again after,
+    so a model failure or an upload during this run shows at once.
+    """
+    with slot.container():
         if divider:
             st.divider()
         label = state.answerer_label(assistant)
@@ -105,8 +109,8 @@ def status_line(assistant: Assistant, status: dict, *, divider: bool = True) -> 
             st.warning(
                 "大模型最近一次调用失败："
                 + inert_text(health.problem)
-                + "\n\n已改用离线摘录作答。请检查 OPENAI_BASE_URL、OPENAI_MODEL 和密钥，"
-                "或稍后再试。",
+                + "。该次已改用离线摘录作答。\n\n请检查 OPENAI_BASE_URL、OPENAI_MODEL 和密钥，"
+                "或稍后再试；也可以打开“只用离线摘录”。",
                 icon=":material/cloud_off:",
             )
         st.caption(f"资料库：{status['documents']} 份报告 · {status['chunks']} 个段落")

@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-# Markdown the assistant's answers may keep: emphasis, lists, headings, tables. An existing
+# Markdown the assistant's answers may keep: emphasis, lists, headings, quotes, tables. An existing
 # backslash escape (the chain already writes `\\<`, `!\\[`) is kept: it is inert as it is.
-_ACTIVE = re.compile(r"\\([!-/:-@\[-`{-~])|([\\`<>\[\]!$:~&])")
+_ACTIVE = re.compile(r"\\([!-/:-@\[-`{-~])|([\\`<\[\]!$:~&])")
 # Plain text: every ASCII punctuation character, so nothing is formatted at all.
 _ALL = "\\`*_{}[]<>()#+-.!|$:~&="
 _ALL_TABLE = str.maketrans({c: "\\" + c for c in _ALL})
