@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import re
 
+import docx
 import pytest
 
 from tests.ui_helpers import ScriptedChatModel, all_text, assistant_view, expanders, open_app, texts
+from ui import exports
 
 pytestmark = pytest.mark.unit
 
@@ -50,6 +53,10 @@ def test_offline_answer_has_citations_sources_and_export(indexed_assistant, isol
     assert "[^1]" in export[0] and DALIAN_TITLE in export[0]  # references travel with it
     labels = [b.label for b in reply.get("download_button")]
     assert labels == ["下载 .md", "下载 .docx"]
+    answer = at.session_state["messages"][-1]["answer"]
+    document = docx.Document(io.BytesIO(exports.docx_of(answer)))  # what 下载 .docx serves
+    written = "\n".join(p.text for p in document.paragraphs)
+    assert "6331" in written and DALIAN_TITLE in written
 
 
 def test_model_answer_streams_and_passages_reach_the_prompt(indexed_assistant, isolated_env):

@@ -152,16 +152,18 @@ def render_passage(c: Citation, answer_text: str) -> None:
 
 
 def render_export(answer: Answer, key: str) -> None:
+    """Markdown with references in a code block (it has a copy button), .md and .docx files."""
     if not answer.answer:
         return
     with st.expander("复制为简报", icon=":material/content_copy:"):
         st.caption("右上角按钮可复制 Markdown（含引用来源），也可下载为文件。")
-        st.code(exports.markdown_of(answer), language="markdown", wrap_lines=True)
+        brief = exports.markdown_of(answer)
+        st.code(brief, language="markdown", wrap_lines=True)
         left, right = st.columns(2)
         stem = exports.file_stem(answer)
         left.download_button(
             "下载 .md",
-            data=exports.markdown_of(answer).encode("utf-8"),
+            data=brief.encode("utf-8"),
             file_name=f"{stem}.md",
             mime="text/markdown",
             key=f"md_{key}",
