@@ -26,12 +26,14 @@ index: install
 run: index
 	$(VENV)/bin/streamlit run ui/app.py --server.address $(HOST) --server.port $(PORT) --server.headless true
 
-# Debian's chromium + chromium-driver for the browser test (never a browser download).
+# Debian's chromium + chromium-driver for the browser test (never a browser download), and a
+# CJK font so Chinese renders in screenshots.
+BROWSER_PKGS := chromium chromium-driver fonts-noto-cjk
 browser:
-	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then \
+	@if ! dpkg -s $(BROWSER_PKGS) >/dev/null 2>&1; then \
 		SUDO=""; [ "$$(id -u)" = "0" ] || SUDO="sudo"; \
 		$$SUDO apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(BROWSER_PKGS) >/dev/null; \
 	fi
 
 test: install browser

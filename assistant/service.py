@@ -21,6 +21,7 @@ from assistant.wordseg import default_segmenter
 
 log = logging.getLogger(__name__)
 
+UPLOAD_PREFIX = "upload_"  # document ids of reports uploaded through the app
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f<>\"'`&]")
 
 
@@ -79,7 +80,7 @@ class Assistant:
         display = safe_display_name(name)
         suffix = Path(display).suffix.lower()[:10]
         key = hashlib.sha256(display.encode("utf-8")).hexdigest()[:16]
-        doc_id = f"upload_{key}"
+        doc_id = f"{UPLOAD_PREFIX}{key}"
         folder = self.settings.upload_dir.resolve()
         folder.mkdir(parents=True, exist_ok=True)
         ext = re.sub(r"[^.a-z0-9]", "", suffix)
@@ -126,6 +127,7 @@ class Assistant:
                 "status": r.status,
                 "chunks": r.n_chunks,
                 "content_hash": r.content_hash,
+                "uploaded": r.doc_id.startswith(UPLOAD_PREFIX),
             }
             for r in self.store.records()
         ]

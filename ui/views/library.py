@@ -16,7 +16,6 @@ from ui.text import inert_label, inert_text, one_line
 
 log = logging.getLogger(__name__)
 
-UPLOAD_PREFIX = "upload_"  # document ids the app gives uploads (assistant.service)
 CHUNKS_PER_PAGE = 25
 STATUS_SHOWN = {"indexed": "已索引"}
 
@@ -41,7 +40,7 @@ if docs:
             {
                 "地区": d.get("region") or "—",
                 "标题": d.get("title") or "—",
-                "类型": d.get("kind") or ("上传" if d["doc_id"].startswith(UPLOAD_PREFIX) else "—"),
+                "类型": d.get("kind") or ("上传" if d["uploaded"] else "—"),
                 "段落数": int(d.get("chunks") or 0),
                 "状态": STATUS_SHOWN.get(d.get("status", ""), "索引不完整"),
                 "原文件": d.get("source") or "—",
@@ -192,7 +191,7 @@ with upload_tab:
 # ---- metadata -----------------------------------------------------------------------------
 
 with edit_tab:
-    uploaded = [d for d in docs if d["doc_id"].startswith(UPLOAD_PREFIX)]
+    uploaded = [d for d in docs if d["uploaded"]]
     if not uploaded:
         st.caption("还没有上传的报告。示例报告的信息来自 data/reports/catalog.yaml。")
     else:
