@@ -21,6 +21,7 @@ _PUNCT = re.compile(r"[\s，,。.？?！!、；;：:“”\"'（）()]+")
 _PRONOUN = re.compile(
     r"^(那|那么|还有|另外)|呢[？?]?$|它|他们|该区|该市|该县|这个地方|那里|那边|上述|同样|也是"
 )
+_SCOPE_AFTER_REGION = re.compile("\0(全市|全区|全县|全旗|全省|本市|本区|本县)")
 HISTORY_TURNS = 6
 
 
@@ -96,6 +97,8 @@ def condense_offline(
             rewritten = rewritten.replace(first_old, "\0", 1)
             for surface, _ in old_regions[1:]:
                 rewritten = rewritten.replace(surface, "")
+            # “大连全市…” -> “薛城区…”: the old region's scope word does not fit the new one.
+            rewritten = _SCOPE_AFTER_REGION.sub("\0", rewritten)
             return rewritten.replace("\0", replacement)
         return "、".join(canon for _, canon in new_regions) + previous
     if not new_regions and old_regions and core:

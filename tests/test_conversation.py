@@ -46,6 +46,11 @@ def test_the_standalone_form_of_the_previous_turn_is_used() -> None:
     assert condense_offline("青山区呢？", turns, region_names()) == "青山区怎样整顿软弱涣散党组织？"
 
 
+def test_the_old_regions_scope_word_goes_with_it() -> None:
+    turns = history("大连全市建立了多少个网格？")
+    assert condense_offline("那薛城区呢？", turns, region_names()) == "薛城区建立了多少个网格？"
+
+
 def test_no_history_leaves_the_question_alone() -> None:
     assert condense_question("那大连呢？", None, region_names=region_names()) == "那大连呢？"
     assert condense_question("那大连呢？", [], region_names=region_names()) == "那大连呢？"
