@@ -283,6 +283,7 @@ def test_the_prompt_files_tell_the_model_passages_are_data(isolated_env):
 
 
 def test_the_inertness_check_itself_catches_live_markup():
-    for live in HOSTILE[:6]:
+    # (markdown-it itself refuses javascript: links, so that one is not a live sample here)
+    for live in [h for h in HOSTILE[:6] if not h.startswith("[")]:
         with pytest.raises(AssertionError):
             assert_inert_html(_render(live), "raw report text")
