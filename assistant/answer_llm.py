@@ -370,17 +370,21 @@ class LLMAnswerer:
         *,
         regions: list[str] | None = None,
     ) -> Draft:
-        notice = fallback_notice(gen.reason)
-        offline = self.fallback.answer(question, passages, regions=regions)
-        return Draft(
-            text=f"> ⚠️ {notice}\n\n{offline.text}",
-            answerer=OFFLINE,
-            found=offline.found,
-            complete=False,
-            notice=notice,
-            partial=gen.text,
-            require_citation=False,
-        )
+        return fallback_draft(gen, self.fallback.answer(question, passages, regions=regions))
+
+
+def fallback_draft(gen: Generation, offline: Draft) -> Draft:
+    """The offline answer under a notice of why the model's answer is not shown."""
+    notice = fallback_notice(gen.reason)
+    return Draft(
+        text=f"> ⚠️ {notice}\n\n{offline.text}",
+        answerer=OFFLINE,
+        found=offline.found,
+        complete=False,
+        notice=notice,
+        partial=gen.text,
+        require_citation=False,
+    )
 
 
 def says_not_found(text: str) -> bool:

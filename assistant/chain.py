@@ -21,11 +21,11 @@ from assistant import compare as cmp
 from assistant.answer_llm import (
     Deadline,
     LLMAnswerer,
-    fallback_notice,
+    fallback_draft,
     make_answerer,
     secrets_of,
 )
-from assistant.answers import OFFLINE, Answer, Draft, neutralize_markdown
+from assistant.answers import Answer, Draft, neutralize_markdown
 from assistant.citations import verify_citations
 from assistant.conversation import condense_question, region_names_of
 from assistant.prompts import PromptError, PromptLibrary, format_passage
@@ -241,17 +241,7 @@ def _compare(
             draft = Draft(text=gen.text.strip(), answerer=llm.name, found=plan.found)
         else:
             used = plan
-            offline = cmp.offline_compare(plan)
-            notice = fallback_notice(gen.reason)
-            draft = Draft(
-                text=f"> ⚠️ {notice}\n\n{offline.text}",
-                answerer=OFFLINE,
-                found=offline.found,
-                complete=False,
-                notice=notice,
-                partial=gen.text,
-                require_citation=False,
-            )
+            draft = fallback_draft(gen, cmp.offline_compare(plan))
     else:
         draft = cmp.offline_compare(plan)
         if on_token is not None:
