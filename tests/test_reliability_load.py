@@ -13,12 +13,11 @@ from assistant.service import Assistant
 from bench import load
 from tests.conftest import REPORTS_DIR, make_settings
 
-pytestmark = pytest.mark.integration
-
 SESSIONS = 32
 QUESTIONS = 20
 
 
+@pytest.mark.integration
 @pytest.mark.timeout(300)
 def test_concurrent_sessions_while_an_ingest_runs(seeded_cache, isolated_env, tmp_path):
     assistant = Assistant.from_settings(make_settings(isolated_env))
