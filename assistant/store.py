@@ -14,6 +14,7 @@ from typing import Any
 
 import chromadb
 from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import NotFoundError
 from filelock import FileLock, Timeout
 from langchain_chroma import Chroma
 
@@ -156,12 +157,13 @@ class ReportStore:
     # ---- other processes -----------------------------------------------------------------
 
     def sync(self, fingerprint: str | None = None) -> bool:
-        """Catch up with changes another process made to an embedded store; True if reopened.
+        """Catch up with changes another process made to the store; True if reopened.
 
         Chroma's embedded client keeps its vector index in memory per process and does not
         notice another process's writes: its searches then miss the new chunks or fail
         ("Error finding id", "Nothing found on disk"). The document records are read from
-        SQLite and are always current, so a changed fingerprint tells us to reopen.
+        SQLite and are always current, so a changed fingerprint tells us to reopen. (With a
+        server only the collection handles are re-fetched, in case they were recreated.)
         """
         fingerprint = self.fingerprint() if fingerprint is None else fingerprint
         if fingerprint == self._seen:
@@ -174,12 +176,24 @@ class ReportStore:
         return reopened
 
     def _reopen(self) -> bool:
-        if self.settings.server_mode:
-            return False  # every request reads the server's current state
-        self.client = make_client(self.settings)
+        # A server answers every request from its current state, but the collections may
+        # have been dropped and recreated (`ingest --rebuild`): their handles are re-fetched.
+        if not self.settings.server_mode:
+            self.client = make_client(self.settings)
         self._open_collections()
-        log.info("reopened the embedded store after another process changed it")
+        log.info("reopened the store after another process changed it")
         return True
+
+    def _read(self, what: str, read):
+        """`read()` under the connection guard; once more after reopening if another
+        process dropped the collections this process holds (`ingest --rebuild`)."""
+        with self._guard(what):
+            try:
+                return read()
+            except NotFoundError:
+                with self._reopen_lock:
+                    self._reopen()
+                return read()
 
     # ---- writing -------------------------------------------------------------------------
 
@@ -267,8 +281,9 @@ class ReportStore:
             )
 
     def _chunk_ids(self, doc_id: str) -> list[str]:
-        with self._guard("读取段落"):
-            return self.chunks.get(where={"doc_id": doc_id}, include=[])["ids"]
+        return self._read(
+            "读取段落", lambda: self.chunks.get(where={"doc_id": doc_id}, include=[])["ids"]
+        )
 
     def _delete_chunks(self, doc_id: str, keep: set[str] | None = None) -> None:
         with self._guard("删除旧的段落"):
@@ -321,14 +336,14 @@ class ReportStore:
     # ---- reading -------------------------------------------------------------------------
 
     def records(self) -> list[DocRecord]:
-        with self._guard("读取报告记录"):
-            got = self.docs.get(include=["metadatas"])
+        got = self._read("读取报告记录", lambda: self.docs.get(include=["metadatas"]))
         recs = [DocRecord.from_metadata(md) for md in got["metadatas"] or []]
         return sorted(recs, key=lambda r: r.doc_id)
 
     def record(self, doc_id: str) -> DocRecord | None:
-        with self._guard("读取报告记录"):
-            got = self.docs.get(ids=[doc_id], include=["metadatas"])
+        got = self._read(
+            "读取报告记录", lambda: self.docs.get(ids=[doc_id], include=["metadatas"])
+        )
         if not got["ids"]:
             return None
         return DocRecord.from_metadata(got["metadatas"][0])
@@ -340,17 +355,18 @@ class ReportStore:
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
     def count(self) -> int:
-        with self._guard("统计段落"):
-            return self.chunks.count()
+        return self._read("统计段落", lambda: self.chunks.count())
 
     def all_chunks(self) -> Iterator[Chunk]:
         """Every stored chunk, paged, for building the keyword index."""
         offset = 0
         while True:
-            with self._guard("读取段落"):
-                got = self.chunks.get(
+            got = self._read(
+                "读取段落",
+                lambda offset=offset: self.chunks.get(
                     include=["documents", "metadatas"], limit=_PAGE, offset=offset
-                )
+                ),
+            )
             if not got["ids"]:
                 return
             for text, md in zip(got["documents"], got["metadatas"], strict=True):
@@ -358,8 +374,10 @@ class ReportStore:
             offset += len(got["ids"])
 
     def chunks_of(self, doc_id: str) -> list[Chunk]:
-        with self._guard("读取段落"):
-            got = self.chunks.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
+        got = self._read(
+            "读取段落",
+            lambda: self.chunks.get(where={"doc_id": doc_id}, include=["documents", "metadatas"]),
+        )
         chunks = [
             Chunk.from_metadata(t, m)
             for t, m in zip(got["documents"], got["metadatas"], strict=True)
@@ -369,10 +387,12 @@ class ReportStore:
     def dense_search(
         self, query_vector: list[float], k: int, where: dict | None = None
     ) -> list[tuple[Chunk, float]]:
-        with self._guard("向量检索"):
-            hits = self.vectorstore.similarity_search_by_vector_with_relevance_scores(
+        hits = self._read(
+            "向量检索",
+            lambda: self.vectorstore.similarity_search_by_vector_with_relevance_scores(
                 query_vector, k=k, filter=where
-            )
+            ),
+        )
         return [(Chunk.from_metadata(doc.page_content, doc.metadata), s) for doc, s in hits]
 
     def describe(self) -> dict[str, Any]:
