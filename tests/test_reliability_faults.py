@@ -424,3 +424,13 @@ def test_running_app_keeps_working_while_the_cli_ingests(seeded_cache, isolated_
     assert {c.doc_id for c, _ in app.store.dense_search(vec, 100)} == {
         Path(n).stem for n in CORPUS[1:3]
     }
+    # Another process rebuilds the store from scratch: the app follows, without a restart.
+    out = run_cli(["ingest", "--rebuild", "--quiet", str(REPORTS_DIR / CORPUS[3])], seeded_cache)
+    assert out.returncode == 0, out.stderr
+    time.sleep(1.1)
+    assert {p.chunk.doc_id for p in app.search("清河门区社区办公场所面积", k=3)} == {
+        Path(CORPUS[3]).stem
+    }
+    assert app.ingest_paths([REPORTS_DIR / CORPUS[4]])[0].status == "indexed"
+    assert app.status()["documents"] == 2
+    assert_store_consistent(app)

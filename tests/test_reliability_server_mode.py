@@ -98,6 +98,16 @@ def test_two_app_processes_see_each_others_reports(
         time.sleep(1.1)
         assert "东风社区" not in other.call(op="documents")
         assert all(h["doc_id"] != "东风社区" for h in other.call(op="search", q="东风社区微心愿"))
+        # One replica rebuilds the collection from scratch: the other keeps working.
+        out = run_cli(["ingest", "--rebuild", "--quiet", str(first)], seeded_cache, **server_env)
+        assert out.returncode == 0, out.stderr
+        time.sleep(1.1)
+        assert other.call(op="documents") == ["东风社区"]
+        assert here.search("东风社区认领了多少个微心愿", k=3)[0].chunk.doc_id == "东风社区"
+        third = here.ingest_upload("朝阳社区.txt", REPORT_TEXT.replace("东风", "朝阳").encode())
+        assert third.status == "indexed"
+        time.sleep(1.1)
+        assert len(other.call(op="documents")) == 2
     finally:
         other.close()
     assert_store_consistent(here)
