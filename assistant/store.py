@@ -341,9 +341,7 @@ class ReportStore:
         return sorted(recs, key=lambda r: r.doc_id)
 
     def record(self, doc_id: str) -> DocRecord | None:
-        got = self._read(
-            "读取报告记录", lambda: self.docs.get(ids=[doc_id], include=["metadatas"])
-        )
+        got = self._read("读取报告记录", lambda: self.docs.get(ids=[doc_id], include=["metadatas"]))
         if not got["ids"]:
             return None
         return DocRecord.from_metadata(got["metadatas"][0])
