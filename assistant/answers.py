@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from assistant.types import Passage
 
+MODES = ("auto", "qa", "compare")
 OFFLINE = "offline"
 OFFLINE_LABEL = "（离线摘录：以下内容直接摘自报告原文，未经大模型生成）"
 OFFLINE_NOT_FOUND_LABEL = "（离线摘录模式，未调用大模型）"

@@ -25,7 +25,7 @@ from assistant.answer_llm import (
     make_answerer,
     secrets_of,
 )
-from assistant.answers import Answer, Draft, neutralize_markdown
+from assistant.answers import MODES, Answer, Draft, neutralize_markdown
 from assistant.citations import verify_citations
 from assistant.conversation import condense_question, region_names_of
 from assistant.prompts import PromptError, PromptLibrary, format_passage
@@ -35,7 +35,6 @@ from assistant.types import Passage
 
 log = logging.getLogger(__name__)
 
-MODES = ("auto", "qa", "compare")
 MAX_K = 50
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 EXAMPLE = "例如：“薛城区怎样整顿软弱涣散党组织？”"

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from assistant.chain import MODES
+from assistant.answers import MODES  # not assistant.chain: keeps `--help` and ingest fast
 
 EXAMPLE = 'assistant ask "薛城区怎样整顿软弱涣散党组织？"'
 

@@ -42,9 +42,15 @@ class KeywordIndex:
         segmenter.add_quoted_terms(c.text for c in chunks)
         if not chunks:
             return cls([], None, fingerprint)
-        corpus_tokens = [segmenter.tokenize(c.text) or ["\u2205"] for c in chunks]
+        # Token ids, not token strings, are kept while tokenizing: at 100k chunks the strings
+        # alone took ~2 GB before bm25s saw them.
+        vocab: dict[str, int] = {}
+        ids = [
+            [vocab.setdefault(t, len(vocab)) for t in (segmenter.tokenize(c.text) or ["\u2205"])]
+            for c in chunks
+        ]
         bm25 = bm25s.BM25()
-        bm25.index(_as_tokenized(corpus_tokens), show_progress=False)
+        bm25.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
         return cls(chunks, bm25, fingerprint)
 
     def __len__(self) -> int:
@@ -120,12 +126,6 @@ class KeywordIndex:
         except (OSError, ValueError, KeyError) as exc:
             log.info("keyword index at %s not usable (%s); rebuilding", folder, exc)
             return None
-
-
-def _as_tokenized(corpus_tokens: list[list[str]]) -> bm25s.tokenization.Tokenized:
-    vocab: dict[str, int] = {}
-    ids = [[vocab.setdefault(t, len(vocab)) for t in doc] for doc in corpus_tokens]
-    return bm25s.tokenization.Tokenized(ids=ids, vocab=vocab)
 
 
 class KeywordIndexHolder:
