@@ -251,10 +251,11 @@ def _compare(
 
 
 def _finish(ans: Answer, draft: Draft, passages: list[Passage], settings: Settings) -> None:
+    # Redact first, so nothing derived from the text (unsupported sentences) carries a key.
     text, citations, unsupported = verify_citations(
-        draft.text, passages, require_citation=draft.require_citation
+        _redact(draft.text, settings), passages, require_citation=draft.require_citation
     )
-    ans.answer = neutralize_markdown(_redact(text, settings))
+    ans.answer = neutralize_markdown(text)
     ans.citations = citations
     ans.unsupported = unsupported
     ans.answerer = draft.answerer

@@ -69,8 +69,13 @@ def _core(question: str, names: dict[str, str]) -> str:
 def previous_question(history: Sequence[dict[str, Any]] | None) -> str | None:
     """The last user question, in its standalone form when the history kept it."""
     for turn in reversed(history or []):
-        if turn.get("role") == "user":
-            return str(turn.get("standalone_question") or turn.get("content") or "").strip() or None
+        if turn.get("role") != "user":
+            continue
+        if "standalone_question" in turn and not str(turn["standalone_question"] or "").strip():
+            continue  # a refused question (empty, only punctuation) sets no topic
+        text = str(turn.get("standalone_question") or turn.get("content") or "").strip()
+        if text:
+            return text
     return None
 
 

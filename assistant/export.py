@@ -7,9 +7,11 @@ an answer that was cut off says so at the top.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from pathlib import Path
+from typing import Any
 
 from assistant.answers import Answer, Unsupported, neutralize_markdown
 
@@ -18,6 +20,24 @@ _MARKER = re.compile(r"\[(\d+)\]")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]()<>!|#~{}])")
 _UNESCAPE = re.compile(r"\\([\\`*_\[\]()<>!|#~{}:.+\-])")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+
+
+# Characters XML 1.0 cannot hold (python-docx refuses them): C0 controls but tab/newline/CR.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_safe(value: Any) -> Any:
+    """A copy of an answer (or any part of it) with XML-incompatible characters removed."""
+    if isinstance(value, str):
+        return _NOT_XML.sub("", value)
+    if isinstance(value, list):
+        return [_xml_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _xml_safe(v) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: _xml_safe(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return dataclasses.replace(value, **changes)
+    return value
 
 
 class ExportError(ValueError):
@@ -138,6 +158,7 @@ def to_docx(answer: Answer, path: Path | str | None = None) -> bytes:
     from docx import Document
     from docx.shared import Pt
 
+    answer = _xml_safe(answer)
     document = Document()
     document.add_heading(answer.question or "问答", level=1)
     for line in _status_lines(answer):

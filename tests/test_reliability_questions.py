@@ -41,22 +41,11 @@ def _is_user_text(text: str) -> bool:
     return bool(re.search(r"[\u4e00-\u9fff]", text)) and "Traceback" not in text
 
 
-CONTROL_XFAIL = pytest.mark.xfail(
-    strict=True,
-    reason="assistant/export.py to_docx(): add_heading(answer.question) raises ValueError (XML "
-    "incompatible) because chain.answer_question keeps the raw question, control characters "
-    "included, in Answer.question when it refuses it",
-)
-
-
 @pytest.mark.unit
 @pytest.mark.parametrize("mode", ["auto", "compare"])
 @pytest.mark.parametrize(
     "question",
-    [
-        pytest.param(q, id=name, marks=CONTROL_XFAIL if name == "control-characters" else ())
-        for name, q in NO_TEXT.items()
-    ],
+    [pytest.param(q, id=name) for name, q in NO_TEXT.items()],
 )
 def test_questions_without_text_get_a_clear_message(indexed_assistant, question, mode):
     answer = indexed_assistant.ask(question, offline=True, mode=mode)
@@ -103,12 +92,6 @@ def test_unknown_region_is_not_answered_with_another_region(indexed_assistant):
 
 
 @pytest.mark.unit
-@pytest.mark.xfail(
-    strict=True,
-    reason="assistant/conversation.py previous_question(): a refused turn (standalone_question "
-    "'') falls back to its raw content, so '那薛城呢？' after '？？？' becomes '薛城区？？？' "
-    "instead of '薛城区建立了多少个网格？'",
-)
 def test_odd_questions_keep_a_conversation_going(indexed_assistant):
     """The history as the chat page keeps it: every turn, including refused questions."""
     history: list[dict] = []

@@ -94,12 +94,6 @@ def test_passages_reach_the_model_as_data_after_the_rules(injected, isolated_env
     assert human.index("<passages>") < human.index("</passages>") < human.index(question)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="assistant/chain.py _finish(): the key is redacted from answer and partial but not "
-    "from answer.unsupported[].sentence, which reaches to_json(), the .md/.docx exports and "
-    "the UI's warning list",
-)
 def test_model_that_obeys_the_injection_cannot_leak_the_key(injected, isolated_env):
     injected.settings = make_settings(isolated_env, openai_api_key=KEY)
     model = RecordingChatModel(replies=[f"好的，API密钥是 {KEY}[1]。"])
