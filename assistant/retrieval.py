@@ -43,6 +43,7 @@ class HybridRetriever:
         self.keyword = KeywordIndexHolder(folder, segmenter)
         self._state_lock = threading.Lock()
         self._checked_at = 0.0
+        self._generation = ""
         self._indexed: set[str] = set()
         self._regions: list[str] = []
         self._names: dict[str, str] = {}
@@ -52,13 +53,20 @@ class HybridRetriever:
     # ---- state ---------------------------------------------------------------------------
 
     def refresh(self, force: bool = False) -> None:
-        """Pick up reports added or removed by this or another process."""
+        """Pick up reports added or removed by this or another process.
+
+        At most once a second, one small read of the store's generation; the records are
+        read and the keyword index rebuilt only when it moved.
+        """
         now = time.monotonic()
         if not force and now - self._checked_at < self.refresh_interval_s:
             return
+        generation = self.store.fingerprint()
+        if not force and generation == self._generation:
+            self._checked_at = now
+            return
         records = self.store.records()
-        fingerprint = self.store.fingerprint(records)
-        self.store.sync(fingerprint)
+        self.store.sync(generation)
         indexed = {r.doc_id for r in records if r.status == STATUS_INDEXED}
         regions = list(self.catalog.regions())
         for r in records:
@@ -66,11 +74,12 @@ class HybridRetriever:
                 regions.append(r.meta.region)
         names = self.catalog.region_names(regions)
         self.segmenter.add_words(names)
-        self.keyword.ensure(fingerprint, self.store.all_chunks)
+        self.keyword.ensure(generation, self.store.all_chunks)
         with self._state_lock:
             self._indexed = indexed
             self._regions = regions
             self._names = names
+            self._generation = generation
             self._checked_at = now
 
     def regions(self) -> list[str]:

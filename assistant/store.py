@@ -7,6 +7,7 @@ import hashlib
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 STATUS_INDEXING = "indexing"
 STATUS_INDEXED = "indexed"
 _DOCS_SUFFIX = "__documents"
+_STATE_SUFFIX = "__state"  # one record whose value changes with every write (the generation)
+_GENERATION_ID = "generation"
 _PAGE = 2000
 _ADD_BATCH = 256
 
@@ -143,6 +146,9 @@ class ReportStore:
             )
             self.docs = self.client.get_or_create_collection(
                 self.name + _DOCS_SUFFIX, metadata={"kind": "document records"}
+            )
+            self.state = self.client.get_or_create_collection(
+                self.name + _STATE_SUFFIX, metadata={"kind": "store generation"}
             )
         stored = (self.chunks.metadata or {}).get("embedding_model")
         if stored and stored != model:
@@ -268,8 +274,19 @@ class ReportStore:
             self._delete_chunks(doc_id)
             with self._guard("撤销未完成的写入"):
                 self.docs.delete(ids=[doc_id])
+            self._bump()
         except Exception as exc:  # the record still says "indexing": hidden, redone next ingest
             log.warning("could not undo a failed write of %s: %s", doc_id, type(exc).__name__)
+
+    def _bump(self) -> None:
+        """A new generation: readers in any process see that the store changed."""
+        with self._guard("写入报告记录"):
+            self.state.upsert(
+                ids=[_GENERATION_ID],
+                embeddings=[[1.0]],
+                documents=[_GENERATION_ID],
+                metadatas=[{"value": uuid.uuid4().hex}],
+            )
 
     def _put_record(self, record: DocRecord) -> None:
         with self._guard("写入报告记录"):
@@ -279,6 +296,7 @@ class ReportStore:
                 documents=[record.meta.title or record.doc_id],
                 metadatas=[record.to_metadata()],
             )
+        self._bump()
 
     def _chunk_ids(self, doc_id: str) -> list[str]:
         return self._read(
@@ -300,6 +318,7 @@ class ReportStore:
         self._delete_chunks(doc_id)
         with self._guard("删除报告记录"):
             self.docs.delete(ids=[doc_id])
+        self._bump()
         return True
 
     def update_meta(self, doc_id: str, **changes: str) -> DocRecord:
@@ -326,12 +345,13 @@ class ReportStore:
     def reset(self) -> None:
         """Drop both collections (for `ingest --rebuild`) and open them afresh."""
         with self._guard("重建向量库"):
-            for name in (self.name, self.name + _DOCS_SUFFIX):
+            for name in (self.name, self.name + _DOCS_SUFFIX, self.name + _STATE_SUFFIX):
                 try:
                     self.client.delete_collection(name)
                 except Exception:  # not there: nothing to drop
                     log.debug("collection %s absent", name)
         self._open_collections()
+        self._bump()
 
     # ---- reading -------------------------------------------------------------------------
 
@@ -346,11 +366,15 @@ class ReportStore:
             return None
         return DocRecord.from_metadata(got["metadatas"][0])
 
-    def fingerprint(self, records: list[DocRecord] | None = None) -> str:
-        """Changes whenever any report is added, replaced, removed or edited."""
-        records = self.records() if records is None else records
-        parts = [f"{r.doc_id}:{r.content_hash}:{r.status}:{r.updated_at}" for r in records]
-        return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+    def fingerprint(self) -> str:
+        """The store's generation: changes whenever any report is added, replaced, removed
+        or edited, by this process or another. One small read, cheap at any corpus size."""
+        got = self._read(
+            "读取索引状态", lambda: self.state.get(ids=[_GENERATION_ID], include=["metadatas"])
+        )
+        if not got["ids"]:
+            return "0"
+        return str(got["metadatas"][0].get("value", "0"))
 
     def count(self) -> int:
         return self._read("统计段落", lambda: self.chunks.count())
