@@ -22,6 +22,8 @@ from assistant.types import Chunk
 from assistant.wordseg import Segmenter
 
 log = logging.getLogger(__name__)
+# bm25s sets its own logger to DEBUG on import; follow the application's level instead.
+logging.getLogger("bm25s").setLevel(logging.NOTSET)
 
 
 class KeywordIndex:
