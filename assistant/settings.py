@@ -120,6 +120,13 @@ class Settings(BaseSettings):
         return f"embedded {self.store_dir / 'chroma'}"
 
 
+def explicit_settings(**values) -> Settings:
+    """Settings from the given values, with no `.env`, no configured LLM and no Chroma server
+    unless named here: for tests and benchmarks that must not pick up a machine's setup."""
+    base = dict(openai_api_key=None, openai_base_url=None, openai_model=None, chroma_host=None)
+    return Settings(_env_file=None, **{**base, **values})
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """Process-wide settings; tests call `get_settings.cache_clear()` after changing env."""

@@ -95,20 +95,15 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 def bench_settings(store_dir: Path, **overrides):
     """Settings for a scratch store: no LLM, no server, no .env, project prompts."""
-    from assistant.settings import Settings
+    from assistant.settings import explicit_settings
 
     values: dict[str, Any] = dict(
         reports_dir=REPORTS_DIR,
         store_dir=store_dir,
         upload_dir=store_dir / "uploads",
         prompts_dir=ROOT / "prompts",
-        openai_api_key=None,
-        openai_base_url=None,
-        openai_model=None,
-        chroma_host=None,
     )
-    values.update(overrides)
-    return Settings(_env_file=None, **values)
+    return explicit_settings(**{**values, **overrides})
 
 
 def child_env(**extra: str) -> dict[str, str]:

@@ -319,19 +319,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from assistant.service import Assistant
-    from assistant.settings import Settings
+    from assistant.settings import explicit_settings
 
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         home = Path(tmp)
         shutil.copytree(ROOT / "prompts", home / "prompts")
-        settings = Settings(
-            _env_file=None,
+        settings = explicit_settings(
             store_dir=home / "vectorstore",
             upload_dir=home / "uploads",
             prompts_dir=home / "prompts",
-            openai_api_key=None,
-            openai_model=None,
-            chroma_host=None,
         )
         cache = ROOT / "vectorstore" / "embeddings.sqlite3"
         if cache.exists():  # reuse vectors already computed for the corpus

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.settings import PROJECT_ROOT, Settings, get_settings
+from assistant.settings import PROJECT_ROOT, Settings, explicit_settings, get_settings
 
 REPORTS_DIR = PROJECT_ROOT / "data" / "reports"
 PROMPTS_DIR = PROJECT_ROOT / "prompts"
@@ -47,13 +47,8 @@ def make_settings(home: Path, **overrides) -> Settings:
         store_dir=home / "vectorstore",
         upload_dir=home / "uploads",
         prompts_dir=home / "prompts",
-        openai_api_key=None,
-        openai_base_url=None,
-        openai_model=None,
-        chroma_host=None,
     )
-    values.update(overrides)
-    return Settings(_env_file=None, **values)
+    return explicit_settings(**{**values, **overrides})
 
 
 @pytest.fixture(scope="session")

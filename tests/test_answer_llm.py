@@ -23,7 +23,7 @@ from assistant.answer_offline import OfflineAnswerer
 from assistant.chain import answer_question
 from assistant.export import to_markdown
 from assistant.prompts import SHIPPED_DIR, PromptLibrary
-from assistant.settings import Settings
+from assistant.settings import Settings, explicit_settings
 from tests.openai_stub import OpenAIStub, Reply
 from tests.test_answers_fakes import (
     FakeRetriever,
@@ -42,15 +42,11 @@ def settings_for(tmp_path: Path, **kw) -> Settings:
     values = dict(
         prompts_dir=SHIPPED_DIR,
         store_dir=tmp_path / "store",
-        openai_api_key=None,
-        openai_base_url=None,
-        openai_model=None,
         llm_deadline_s=10.0,
         llm_timeout_s=5.0,
         llm_retries=1,
     )
-    values.update(kw)
-    return Settings(_env_file=None, **values)
+    return explicit_settings(**{**values, **kw})
 
 
 def llm_answerer(model, settings: Settings, streaming: bool = True) -> LLMAnswerer:

@@ -11,22 +11,14 @@ from pydantic import SecretStr
 from assistant.answers import Answer
 from assistant.chain import answer_question, stream_answer, validate_question
 from assistant.prompts import SHIPPED_DIR
-from assistant.settings import Settings
+from assistant.settings import Settings, explicit_settings
 from tests.test_answers_fakes import FakeRetriever, RecordingChatModel
 
 pytestmark = pytest.mark.unit
 
 
 def settings(tmp_path: Path, **kw) -> Settings:
-    values = dict(
-        prompts_dir=SHIPPED_DIR,
-        store_dir=tmp_path,
-        openai_api_key=None,
-        openai_base_url=None,
-        openai_model=None,
-    )
-    values.update(kw)
-    return Settings(_env_file=None, **values)
+    return explicit_settings(**{"prompts_dir": SHIPPED_DIR, "store_dir": tmp_path, **kw})
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from assistant import compare as cmp
 from assistant.answers import NOT_COVERED
 from assistant.chain import answer_question
 from assistant.prompts import SHIPPED_DIR, PromptLibrary
-from assistant.settings import Settings
+from assistant.settings import Settings, explicit_settings
 from tests.test_answers_fakes import FakeRetriever, RecordingChatModel, region_names
 
 pytestmark = pytest.mark.unit
@@ -20,15 +20,7 @@ REGIONS = ["薛城区", "大连市", "青山区", "清河门区", "浮山县"]
 
 
 def settings(tmp_path: Path, **kw) -> Settings:
-    return Settings(
-        **kw,
-        _env_file=None,
-        prompts_dir=SHIPPED_DIR,
-        store_dir=tmp_path,
-        openai_api_key=None,
-        openai_base_url=None,
-        openai_model=None,
-    )
+    return explicit_settings(**kw, prompts_dir=SHIPPED_DIR, store_dir=tmp_path)
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from assistant.answers import Answer, Citation, Unsupported
 from assistant.chain import answer_question
 from assistant.export import ExportError, export, to_docx, to_markdown
 from assistant.prompts import SHIPPED_DIR
-from assistant.settings import Settings
+from assistant.settings import explicit_settings
 from tests.test_answers_fakes import FakeRetriever, make_chunk, passage
 
 pytestmark = pytest.mark.unit
@@ -102,14 +102,7 @@ def test_incomplete_answers_say_so(tmp_path: Path) -> None:
 
 
 def test_compare_answer_exports_its_table(tmp_path: Path) -> None:
-    s = Settings(
-        _env_file=None,
-        prompts_dir=SHIPPED_DIR,
-        store_dir=tmp_path,
-        openai_api_key=None,
-        openai_base_url=None,
-        openai_model=None,
-    )
+    s = explicit_settings(prompts_dir=SHIPPED_DIR, store_dir=tmp_path)
     ans = answer_question(
         "各地在整顿软弱涣散基层党组织方面有哪些做法？", retriever=FakeRetriever(), settings=s
     )
