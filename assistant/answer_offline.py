@@ -29,12 +29,12 @@ FOCUS_BONUS = 0.2
 
 # Words that say what kind of answer is wanted, not what it is about.
 _ANSWER_TYPE = re.compile(
-    r"多少|多大|几|多高|多长|多久|比例|占比|比率|百分之|数量|人数|哪些|怎样|如何"
+    r"多少|多大|几|多高|多长|多久|比例|占比|比率|百分之|数量|人数|规模|哪些|怎样|如何"
 )
 # Nouns that name the kind of answer (“有哪些经验”) and match every passage equally.
 _GENERIC = re.compile(r"经验|做法|举措|措施|方法|办法|情况|特点|亮点|工作|内容|方面|问题|有效")
 _QUANTITY = re.compile(
-    r"多少|几[个名家次项人户条件所座支场期村套批类处年天]|几次|多大|多高|多长|多久|比例|占比|比率|百分之|数量|人数|面积|金额"
+    r"多少|几[个名家次项人户条件所座支场期村套批类处年天]|几次|多大|多高|多长|多久|比例|占比|比率|百分之|数量|人数|面积|金额|规模"
 )
 _UNIT_AFTER = re.compile(
     r"(?:多少|几)\s*(平方米|人次|万元|亿元|余人|[个名家次项人户元条件所座支场期村套册张岁年天亩吨批类处间级星])"
@@ -158,6 +158,10 @@ def analyze(
 # ---- matching ----------------------------------------------------------------------------
 
 
+# Word-forming suffixes: a term without them still names the same thing.
+_SUFFIXES = "化性式型"
+
+
 def _bigrams(word: str) -> list[str]:
     return [word[i : i + 2] for i in range(len(word) - 1)]
 
@@ -168,6 +172,8 @@ def credit(term: str, text: str) -> float:
         return 1.0 if re.search(rf"(?<![\d.]){re.escape(term)}(?![\d])", text) else 0.0
     if term in text:
         return 1.0
+    if len(term) >= 3 and term[-1] in _SUFFIXES and term[:-1] in text:
+        return 0.8  # “网格化” is about 网格 too; “规范化” about 规范
     grams = _bigrams(term)
     if len(term) < 3 or not grams:
         return 0.0

@@ -139,3 +139,13 @@ def test_judge_and_figures() -> None:
     verdict = judge(analyze("大连2023年的生产总值是多少？", region_names()), [p])
     assert not verdict.found and set(verdict.missing) >= {"生产总值", "2023"}
     assert figures(p.chunk.text) == ["6331个", "5059个", "94.48%"]
+
+
+def test_scale_questions_quote_figures_and_suffix_forms_match(indexed_assistant) -> None:
+    """“规模” asks for figures; “网格化” is also about a report that only says 网格."""
+    ans = indexed_assistant.ask("比较各地网格化党建的做法和规模", offline=True)
+    by_region = {r.region: r for r in ans.regions}
+    assert "6331" in by_region["大连市"].summary
+    assert "298" in by_region["薛城区"].summary
+    assert by_region["浮山县"].found
+    assert "网格" in by_region["浮山县"].summary
