@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal, InvalidOperation
 
 from assistant.answers import OFFLINE_LABEL, Citation, Unsupported
@@ -164,3 +164,64 @@ def _clean_sentence(sentence: str, count: int) -> str:
     return _CANON_MARKER.sub(
         lambda m: m.group(0) if 1 <= int(m.group(1)) <= count else "", sentence
     ).strip()
+
+
+# ---- where a citation's quoted words stand in its passage ----------------------------------
+
+_CITING_SENTENCE = re.compile(r"[^。！？!?\n]+(?:[。！？!?]+|$)(?:\s*\[\d+\])*")
+_CITE_MARK = re.compile(r"\[(\d+)\]")
+
+
+def citing_sentences(answer_text: str, n: int) -> list[str]:
+    """The sentences (or table cells) of the answer that cite passage n."""
+    found: list[str] = []
+    for line in answer_text.splitlines():
+        units = line.strip().strip("|").split("|") if line.strip().startswith("|") else [line]
+        for unit in units:
+            for m in _CITING_SENTENCE.finditer(unit):
+                if n in {int(x) for x in _CITE_MARK.findall(m.group(0))}:
+                    found.append(m.group(0))
+    return found
+
+
+_GAP = re.compile(r"^[\s,，、;；:：.。!！?？“”\"'（）()]{0,2}$")
+
+
+def merge_spans(spans: list[tuple[int, int]], length: int, text: str = "") -> list[tuple[int, int]]:
+    """Sorted, non-overlapping spans; neighbours split only by punctuation are joined."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted((max(0, s), min(length, e)) for s, e in spans):
+        if end <= start:
+            continue
+        joined = bool(text) and bool(_GAP.match(text[merged[-1][1] : start])) if merged else False
+        if merged and (start <= merged[-1][1] or joined):
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+_MARKERS = re.compile(r"\[\d+\]")
+_CLAUSES = re.compile(r"[^，,。；;！？!?：:“”\"「」\n]+")
+
+
+def quoted_spans(
+    passage: str, sentences: Iterable[str], min_chars: int = 6
+) -> list[tuple[int, int]]:
+    """Where the answer's sentences citing this passage occur in it, clause by clause.
+
+    Offline answers quote sentences verbatim; model answers often reuse clauses. Clauses
+    shorter than `min_chars` are ignored so that common words do not light up everywhere.
+    """
+    spans: list[tuple[int, int]] = []
+    for sentence in sentences:
+        plain = _MARKERS.sub("", sentence)
+        for clause in _CLAUSES.findall(plain):
+            clause = clause.strip(" -*…·　")
+            if len(clause) < min_chars:
+                continue
+            start = passage.find(clause)
+            while start != -1:
+                spans.append((start, start + len(clause)))
+                start = passage.find(clause, start + len(clause))
+    return merge_spans(spans, len(passage), passage)

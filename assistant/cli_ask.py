@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.answers import MODES  # not assistant.chain: keeps `--help` and ingest fast
+from assistant.citations import citing_sentences, quoted_spans
 
 EXAMPLE = 'assistant ask "薛城区怎样整顿软弱涣散党组织？"'
 
@@ -137,6 +138,17 @@ def _batch(assistant: Any, args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def excerpt(passage: str, citing: list[str], width: int = 120) -> str:
+    """The part of a passage the answer quotes, with a little context, on one line."""
+    spans = quoted_spans(passage, citing)
+    start = max(0, spans[0][0] - 20) if spans else 0
+    end = min(len(passage), start + width)
+    if spans:  # every quoted part, even of a long sentence, within reason
+        end = max(end, min(spans[-1][1], start + 2 * width))
+    text = " ".join(passage[start:end].split())
+    return ("……" if start > 0 else "") + text + ("……" if end < len(passage) else "")
+
+
 def render_text(ans: Any) -> str:
     """The answer for a terminal: text, who answered, flags, then the references."""
     out = [ans.answer.strip(), "", f"—— 回答方式：{ans.answerer_label}"]
@@ -153,8 +165,7 @@ def render_text(ans: Any) -> str:
     if ans.citations:
         out.append("—— 参考资料：")
         for c in ans.citations:
-            quote = " ".join(c.quote.split())
-            quote = quote if len(quote) <= 120 else quote[:120] + "……"
+            quote = excerpt(c.quote, citing_sentences(ans.answer, c.n))
             out.append(f"[{c.n}] {c.region} · 《{c.title}》 · {c.section or '正文'}（{c.doc_id}）")
             out.append(f"    “{quote}”")
     return "\n".join(out)

@@ -139,3 +139,18 @@ def test_prompts_check(run, isolated_env: Path) -> None:
     code, _, err = run("prompts", "check")
     assert code == 1
     assert "compare.md: YAML 头没有结束行" in err and "profiles/空.md: 文件为空" in err
+
+
+@pytest.mark.unit
+def test_reference_excerpt_shows_the_quoted_words() -> None:
+    from assistant.cli_ask import excerpt
+
+    passage = (
+        "开头的无关内容。" * 20
+        + "目前全市已建立6331个网格,成立5059个网格党组织。"
+        + "后面的内容。" * 40
+    )
+    shown = excerpt(passage, ["目前全市已建立6331个网格,成立5059个网格党组织。[1]"])
+    assert "6331个网格" in shown and "5059个网格党组织" in shown
+    assert shown.startswith("……") and shown.endswith("……")
+    assert excerpt("短文。", []) == "短文。"

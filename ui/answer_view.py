@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from assistant.answers import NOT_COVERED, Answer, Citation
+from assistant.citations import citing_sentences
 from ui import exports
 from ui.text import highlight, inert_label, inert_markdown, inert_text, mark, quoted_spans
 
@@ -108,18 +109,6 @@ def render_unsupported(answer: Answer) -> None:
 
 
 # ---- 来源 ---------------------------------------------------------------------------------
-
-
-def citing_sentences(answer_text: str, n: int) -> list[str]:
-    """The sentences (or table cells) of the answer that cite passage n."""
-    found: list[str] = []
-    for line in answer_text.splitlines():
-        units = line.strip().strip("|").split("|") if line.strip().startswith("|") else [line]
-        for unit in units:
-            for m in _SENTENCE.finditer(unit):
-                if n in {int(x) for x in _MARKER.findall(m.group(0))}:
-                    found.append(m.group(0))
-    return found
 
 
 def source_title(c: Citation) -> str:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
+from assistant.citations import merge_spans, quoted_spans  # noqa: F401 - re-exported
+
 # Markdown the assistant's answers may keep: emphasis, lists, headings, quotes, tables. An existing
 # backslash escape (the chain already writes `\\<`, `!\\[`) is kept: it is inert as it is.
 _ACTIVE = re.compile(r"\\([!-/:-@\[-`{-~])|([\\`<\[\]!$:~&])")
@@ -109,7 +111,7 @@ def _settled(raw: str) -> str:
 
 def highlight(text: str, spans: list[tuple[int, int]], color: str = "orange") -> str:
     """`text` escaped, with the character ranges in `spans` on a coloured background."""
-    spans = _merge(spans, len(text), text)
+    spans = merge_spans(spans, len(text), text)
     out: list[str] = []
     pos = 0
     for start, end in spans:
@@ -132,46 +134,3 @@ def _background(raw: str, color: str) -> str:
         f":{color}-background[{inert_text(line)}]" if line.strip() else ""
         for line in raw.split("\n")
     )
-
-
-_GAP = re.compile(r"^[\s,，、;；:：.。!！?？“”\"'（）()]{0,2}$")
-
-
-def _merge(spans: list[tuple[int, int]], length: int, text: str = "") -> list[tuple[int, int]]:
-    """Sorted, non-overlapping spans; neighbours split only by punctuation are joined."""
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted((max(0, s), min(length, e)) for s, e in spans):
-        if end <= start:
-            continue
-        joined = bool(text) and bool(_GAP.match(text[merged[-1][1] : start])) if merged else False
-        if merged and (start <= merged[-1][1] or joined):
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((start, end))
-    return merged
-
-
-_MARKERS = re.compile(r"\[\d+\]")
-_CLAUSES = re.compile(r"[^，,。；;！？!?：:“”\"「」\n]+")
-
-
-def quoted_spans(
-    passage: str, sentences: Iterable[str], min_chars: int = 6
-) -> list[tuple[int, int]]:
-    """Where the answer's sentences citing this passage occur in it, clause by clause.
-
-    Offline answers quote sentences verbatim; model answers often reuse clauses. Clauses
-    shorter than `min_chars` are ignored so that common words do not light up everywhere.
-    """
-    spans: list[tuple[int, int]] = []
-    for sentence in sentences:
-        plain = _MARKERS.sub("", sentence)
-        for clause in _CLAUSES.findall(plain):
-            clause = clause.strip(" -*…·　")
-            if len(clause) < min_chars:
-                continue
-            start = passage.find(clause)
-            while start != -1:
-                spans.append((start, start + len(clause)))
-                start = passage.find(clause, start + len(clause))
-    return _merge(spans, len(passage), passage)
