@@ -44,10 +44,6 @@ class Deadline:
     def remaining(self) -> float:
         return max(0.0, self.end - time.monotonic())
 
-    @property
-    def expired(self) -> bool:
-        return self.remaining() <= 0.0
-
 
 def make_chat_model(settings: Settings) -> BaseChatModel | None:
     """ChatOpenAI for the configured endpoint, or None when no LLM is configured."""

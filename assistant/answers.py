@@ -141,9 +141,6 @@ class Answer:
             return "离线摘录模式（答案直接摘自报告原文）"
         return f"大模型回答（{self.answerer.removeprefix('llm:')}）"
 
-    def citation(self, n: int) -> Citation | None:
-        return next((c for c in self.citations if c.n == n), None)
-
     def to_json(self) -> dict[str, Any]:
         """The JSON object of the CLI contract, exactly these keys."""
         out: dict[str, Any] = {

@@ -134,7 +134,6 @@ class CachedEmbeddings(Embeddings):
         self.model_id = model_id
         self.cache = cache
         self.embedded_texts = 0  # texts actually sent to the model (for tests and bench)
-        self.cache_hits = 0
         self._queries: OrderedDict[str, list[float]] = OrderedDict()
         self._qlock = threading.Lock()
 
@@ -145,7 +144,6 @@ class CachedEmbeddings(Embeddings):
         for k, t in zip(keys, texts, strict=True):
             if k not in found:
                 todo.setdefault(k, t)
-        self.cache_hits += len(texts) - sum(1 for k in keys if k in todo)
         if todo:
             try:
                 vectors = self.base.embed_documents(list(todo.values()))

@@ -33,7 +33,6 @@ class KeywordIndex:
         self.chunks = chunks
         self.bm25 = bm25
         self.fingerprint = fingerprint
-        self._pos = {c.chunk_id: i for i, c in enumerate(chunks)}
         self._doc = np.array([c.doc_id for c in chunks], dtype=object)
         self._region = np.array([c.region for c in chunks], dtype=object)
         self._body = np.array([c.kind == "body" for c in chunks], dtype=bool)

@@ -27,10 +27,6 @@ class PromptFile:
     path: Path
     allowed: frozenset[str] | None  # variables the code supplies; None: not used by the code
 
-    @property
-    def is_profile(self) -> bool:
-        return self.path.parent.name == PROFILES
-
 
 def prompt_files(directory: Path) -> list[PromptFile]:
     """The editable files: the prompts the code needs first, then profiles."""
