@@ -235,15 +235,9 @@ def test_markup_in_a_report_is_inert_in_answers_and_exports(hostile, question):
 def test_markup_in_a_report_is_inert_in_the_ui_helpers(hostile, question):
     """The chat and sources view build their Markdown with these helpers (ui/answer_view.py)."""
     pytest.importorskip("streamlit")
-    from ui.answer_view import answer_markdown, citing_sentences, source_title
-    from ui.text import (
-        highlight,
-        inert_label,
-        inert_markdown,
-        inert_stream,
-        inert_text,
-        quoted_spans,
-    )
+    from assistant.citations import citing_sentences, quoted_spans
+    from ui.answer_view import answer_markdown, source_title
+    from ui.text import highlight, inert_label, inert_markdown, inert_stream, inert_text
 
     answer = hostile.ask(question, offline=True)
     assert_inert_html(_render(answer_markdown(answer)), "the chat answer")

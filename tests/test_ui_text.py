@@ -7,8 +7,9 @@ import re
 
 import pytest
 
-from ui.answer_view import _unsupported_spans, answer_markdown, citing_sentences
-from ui.text import highlight, inert_label, inert_markdown, inert_stream, inert_text, quoted_spans
+from assistant.citations import citing_sentences, quoted_spans
+from ui.answer_view import _unsupported_spans, answer_markdown
+from ui.text import highlight, inert_label, inert_markdown, inert_stream, inert_text
 
 pytestmark = pytest.mark.unit
 

@@ -9,9 +9,9 @@ import pandas as pd
 import streamlit as st
 
 from assistant.answers import NOT_COVERED, Answer, Citation
-from assistant.citations import citing_sentences
+from assistant.citations import citing_sentences, quoted_spans
 from ui import exports
-from ui.text import highlight, inert_label, inert_markdown, inert_text, mark, quoted_spans
+from ui.text import highlight, inert_label, inert_markdown, inert_text, mark
 
 NOT_COVERED_SHORT = "未涉及"
 _MARKER = re.compile(r"\[(\d+)\]")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-from assistant.citations import merge_spans, quoted_spans  # noqa: F401 - re-exported
+from assistant.citations import merge_spans
 
 # Markdown the assistant's answers may keep: emphasis, lists, headings, quotes, tables. An existing
 # backslash escape (the chain already writes `\\<`, `!\\[`) is kept: it is inert as it is.
