@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(2000, validation_alias=_env("ASSISTANT_MAX_QUESTION_CHARS"))
     write_lock_timeout_s: float = Field(0.0, validation_alias=_env("ASSISTANT_WRITE_LOCK_TIMEOUT"))
 
+    # HTTP API (`assistant serve`): requests must send `Authorization: Bearer <key>` when set
+    api_key: SecretStr | None = Field(None, validation_alias=_env("ASSISTANT_API_KEY"))
+
     log_level: str = Field("WARNING", validation_alias=_env("ASSISTANT_LOG_LEVEL"))
 
     @field_validator(
@@ -90,6 +93,7 @@ class Settings(BaseSettings):
         "openai_model",
         "embedding_base_url",
         "embedding_api_key",
+        "api_key",
         mode="before",
     )
     @classmethod
