@@ -106,6 +106,26 @@ def cmd_remove(args: argparse.Namespace) -> int:
     return 1 if missing else 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    if not 1 <= args.port <= 65535:
+        raise UserError("--port 应在 1 到 65535 之间。")
+    from assistant.api import port_problem, serve, url_of
+
+    problem = port_problem(args.host, args.port)
+    if problem:
+        raise UserError(problem)
+    assistant = get_assistant()
+    url = url_of(args.host, args.port)
+    keyed = assistant.settings.api_key is not None
+    print(f"HTTP 接口：{url}/v1（OpenAI 兼容；{'需要' if keyed else '无需'} API 密钥）", flush=True)
+    if not keyed and args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"注意：未设置 ASSISTANT_API_KEY，能访问 {args.host} 的人都可以调用。", file=sys.stderr
+        )
+    serve(assistant, args.host, args.port)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="assistant", description="党建报告问答助手")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -131,6 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("remove", help="从索引中删除报告")
     p.add_argument("doc_ids", nargs="+", metavar="DOC_ID")
     p.set_defaults(func=cmd_remove)
+
+    p = sub.add_parser("serve", help="启动 HTTP 接口（OpenAI 兼容的问答与检索）")
+    p.add_argument("--host", default="127.0.0.1", help="监听地址（默认只接受本机访问）")
+    p.add_argument("--port", type=int, default=8000, help="端口（默认 8000）")
+    p.set_defaults(func=cmd_serve)
 
     for name in _COMMAND_MODULES:
         try:
