@@ -1,81 +1,62 @@
 """The offline answerer: an answer quoted sentence by sentence from the retrieved passages.
 
-No model writes anything here. The question's content words (weighted by how specific they
-are), the numbers a 多少/几/比例 question asks for, and the named region select sentences of
-the passages; each is quoted with its `[n]`. When the question's specific terms occur in no
-passage the answer says so instead of quoting something loosely related.
+No model writes anything here. Whether the passages answer the question at all is decided
+from calibrated evidence (`assistant.evidence`: weighted character-bigram overlap and dense
+similarity), never from one missing word. The sentence that best matches the question (and,
+for 多少/几/比例 questions, carries a number with the asked unit) comes first, quoted with its
+`[n]`; a few supporting sentences follow. When the evidence is only moderate the answer says
+the passages may only be related, so the writer checks them instead of losing them.
 """
 
 from __future__ import annotations
 
 import re
-import threading
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 
-from assistant.answers import OFFLINE, OFFLINE_LABEL, OFFLINE_NOT_FOUND_LABEL, Draft
+from assistant import evidence as ev
+from assistant.answers import (
+    OFFLINE,
+    OFFLINE_LABEL,
+    OFFLINE_NOT_FOUND_LABEL,
+    Draft,
+    DraftSentence,
+)
 from assistant.types import Passage
-from assistant.wordseg import keywords as _wordseg_keywords
 
-# A missing term at least this specific (jieba IDF; unknown words count as very specific)
-# means the reports do not hold the answer.
-SPECIFIC_IDF = 7.0
-MIN_COVERAGE = 0.5
 MAX_SENTENCE_CHARS = 180
+FIRST_SENTENCE_CHARS = 120  # the answer's first quote: short enough to read at a glance
 SHORT_SENTENCE = 20
-FOCUS_BONUS = 0.2
+MODERATE_NOTE = "以下段落与问题相关，但未必直接回答问题，请核对原文。"
 
-# Words that say what kind of answer is wanted, not what it is about.
-_ANSWER_TYPE = re.compile(
-    r"多少|多大|几|多高|多长|多久|比例|占比|比率|百分之|数量|人数|规模|哪些|怎样|如何"
-)
-# Nouns that name the kind of answer (“有哪些经验”) and match every passage equally.
-_GENERIC = re.compile(r"经验|做法|举措|措施|方法|办法|情况|特点|亮点|工作|内容|方面|问题|有效")
-_QUANTITY = re.compile(
-    r"多少|几[个名家次项人户条件所座支场期村套批类处年天]|几次|多大|多高|多长|多久|比例|占比|比率|百分之|数量|人数|面积|金额|规模"
-)
 _UNIT_AFTER = re.compile(
     r"(?:多少|几)\s*(平方米|人次|万元|亿元|余人|[个名家次项人户元条件所座支场期村套册张岁年天亩吨批类处间级星])"
 )
-_QUOTED = re.compile(r"[“「『\"《]([^”」』\"》]{2,12})[”」』\"》]")
+_QUANTITY = re.compile(
+    r"多少|几[个名家次项人户条件所座支场期村套批类处年天]|几次|多大|多高|多长|多久|比例|占比|"
+    r"比率|百分之|数量|人数|面积|金额|规模|how many|how much|what share|percentage",
+    re.IGNORECASE,
+)
+_WHEN = re.compile(r"何时|什么时候|哪一年|哪年|几月|when\b", re.IGNORECASE)
+_DATE = re.compile(r"(?:19|20)\d\d\s*年|\d{1,2}\s*月")
+_NUM_UNIT = r"\d+(?:\.\d+)?\s*(?:余|多)?\s*(?:{units})"
+_ANY_NUMBER = re.compile(r"\d+(?:\.\d+)?|[一二三四五六七八九十百千万]+[个项条次名家]")
 # Sentence ends: Chinese and ASCII marks, and an English full stop before a space.
 _SENT_SPLIT = re.compile(r"(?:[^。！？!?；;\n.]|\.(?!\s|$))+(?:[。！？!?；;]+|\.(?=\s|$))?")
 _CLAUSE_SPLIT = re.compile(r"[^,，]+[,，]?")
-_NUM_UNIT = r"\d+(?:\.\d+)?\s*(?:余|多)?\s*(?:{units})"
-_ANY_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _SPACE_IN_CJK = re.compile(
     r"(?<=[\u4e00-\u9fff])[ \t\u3000]+(?=[\u4e00-\u9fff\d])|(?<=[\d%])[ \t\u3000]+(?=[\u4e00-\u9fff])"
 )
-# Text that addresses the assistant rather than reporting on Party building.
+# Text that addresses the assistant rather than reporting on the subject.
 _INSTRUCTION = re.compile(
     r"忽略(以上|上述|之前|前面|此前|所有)|系统提示词?|提示词|API\s*密钥|api[\s_-]*key|密钥|"
     r"ignore\s+(all\s+)?(the\s+)?(previous|above|prior)|system\s+prompt|instructions?\b",
     re.IGNORECASE,
 )
 _HEADING_MARK = re.compile(
-    r"^\s*(?:[(（][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十]+是|\d+[、.])"
+    r"^\s*(?:[(（][一二三四五六七八九十\d]+[)）]|[一二三四五六七八九十]+是|[一二三四五六七八九十]+、|\d+[、.])"
 )
-_NUMBER_TERM = re.compile(r"^\d+(?:\.\d+)?$")
-
-
-@lru_cache(maxsize=1)
-def _idf_table() -> tuple[dict[str, float], float]:
-    import jieba.analyse
-
-    tfidf = jieba.analyse.default_tfidf
-    return tfidf.idf_freq, tfidf.median_idf
-
-
-_idf_lock = threading.Lock()
-
-
-def general_idf(word: str) -> float:
-    """How specific a word is in general Chinese; words jieba does not know are specific."""
-    with _idf_lock:
-        table, median = _idf_table()
-    return min(max(table.get(word, median), 2.0), 12.0)
 
 
 def squash_spaces(text: str) -> str:
@@ -92,18 +73,13 @@ def _norm(text: str) -> str:
 
 @dataclass
 class Terms:
-    """What a question is about: weighted content terms, the wanted unit, named regions."""
+    """What kind of answer a question wants, and the regions it names."""
 
     question: str
-    keywords: list[str]
-    quoted: list[str]
     quantity: bool
     units: list[str]
+    when: bool = False
     regions: list[str] = field(default_factory=list)
-
-    @property
-    def all_terms(self) -> list[str]:
-        return list(dict.fromkeys([*self.quoted, *self.keywords]))
 
     def unit_pattern(self) -> re.Pattern[str] | None:
         if not self.units:
@@ -112,12 +88,8 @@ class Terms:
         return re.compile(_NUM_UNIT.format(units=units))
 
 
-def analyze(
-    question: str,
-    region_names: dict[str, str] | None = None,
-    keywords: Callable[[str], list[str]] | None = None,
-) -> Terms:
-    """Split a question into content terms, the answer type, and the regions it names."""
+def analyze(question: str, region_names: dict[str, str] | None = None) -> Terms:
+    """The answer type (a figure? which unit? a date?) and the regions the question names."""
     names = region_names or {}
     q = unicodedata.normalize("NFKC", question)
     regions: list[str] = []
@@ -126,97 +98,22 @@ def analyze(
             if names[name] not in regions:
                 regions.append(names[name])
             q = q.replace(name, " ")
-    quoted = [m.group(1).strip() for m in _QUOTED.finditer(q) if m.group(1).strip()]
-    words = (keywords or _wordseg_keywords)(q)
-    kept: list[str] = []
-    for w in words:
-        w = w.strip()
-        if not w or w in names or _ANSWER_TYPE.search(w) or _GENERIC.fullmatch(w):
-            continue
-        if w not in kept:
-            kept.append(w)
     units = [m.group(1) for m in _UNIT_AFTER.finditer(q)]
-    if re.search(r"比例|占比|比率|百分之|覆盖率|率是", q):
+    if re.search(r"比例|占比|比率|百分之|覆盖率|率是|percentage|share", q, re.IGNORECASE):
         units.append("%")
     if "面积" in q and not units:
-        units += ["平方米", "㎡"]
-    if re.search(r"多少钱|资金|经费|金额", q) and not units:
+        units += ["平方米", "㎡", "亩"]
+    if re.search(r"多少钱|资金|经费|金额|投入", q) and not units:
         units += ["万元", "亿元", "元"]
     if units and "个" in units:
         units.append("家")
-    quantity = bool(_QUANTITY.search(q)) or bool(units)
     return Terms(
         question=question,
-        keywords=kept,
-        quoted=quoted,
-        quantity=quantity,
+        quantity=bool(_QUANTITY.search(q)) or bool(units),
         units=units,
+        when=bool(_WHEN.search(q)),
         regions=regions,
     )
-
-
-# ---- matching ----------------------------------------------------------------------------
-
-
-# Word-forming suffixes: a term without them still names the same thing.
-_SUFFIXES = "化性式型"
-
-
-def _bigrams(word: str) -> list[str]:
-    return [word[i : i + 2] for i in range(len(word) - 1)]
-
-
-def credit(term: str, text: str) -> float:
-    """1 when `term` occurs in `text`; partial credit when most of its character pairs do."""
-    if _NUMBER_TERM.match(term):
-        return 1.0 if re.search(rf"(?<![\d.]){re.escape(term)}(?![\d])", text) else 0.0
-    if term in text:
-        return 1.0
-    if len(term) >= 3 and term[-1] in _SUFFIXES and term[:-1] in text:
-        return 0.8  # “网格化” is about 网格 too; “规范化” about 规范
-    grams = _bigrams(term)
-    if len(term) < 3 or not grams:
-        return 0.0
-    share = sum(1 for g in grams if g in text) / len(grams)
-    return round(0.7 * share, 3) if share >= 0.5 else 0.0
-
-
-def weights(terms: Terms, texts: Sequence[str]) -> dict[str, float]:
-    """Term weights: general specificity, damped for terms found in most of the passages
-    (in these reports 党组织 or 基层 say little about which passage answers)."""
-    out: dict[str, float] = {}
-    n = len(texts)
-    for term in terms.all_terms:
-        if _NUMBER_TERM.match(term):
-            base = 10.0
-        elif term in terms.quoted:
-            base = 12.0
-        else:
-            base = general_idf(term)
-        if n >= 3:
-            share = sum(1 for t in texts if term in t) / n
-            base *= 1.0 - 0.6 * share
-        out[term] = base
-    return out
-
-
-def coverage(w: dict[str, float], text: str) -> float:
-    total = sum(w.values())
-    if total <= 0:
-        return 0.0
-    return sum(weight * credit(term, text) for term, weight in w.items()) / total
-
-
-def missing_specific(terms: Terms, texts: Sequence[str]) -> list[str]:
-    """Specific terms (or numbers) of the question that occur in none of the texts."""
-    missing = []
-    for term in terms.all_terms:
-        best = max((credit(term, t) for t in texts), default=0.0)
-        if best >= 0.5:
-            continue
-        if _NUMBER_TERM.match(term) or term in terms.quoted or general_idf(term) >= SPECIFIC_IDF:
-            missing.append(term)
-    return missing
 
 
 # ---- sentences ---------------------------------------------------------------------------
@@ -237,96 +134,25 @@ def sentences_of(text: str) -> list[str]:
     return [s.strip() for s in _SENT_SPLIT.findall(text) if len(s.strip()) >= 4]
 
 
-def _trim(sentence: str, w: dict[str, float], unit_re: re.Pattern[str] | None) -> str:
+def _trim(sentence: str, score: Callable[[str], float], limit: int = MAX_SENTENCE_CHARS) -> str:
     """A long sentence shortened to its best run of clauses, marked with ……."""
-    if len(sentence) <= MAX_SENTENCE_CHARS:
+    if len(sentence) <= limit:
         return sentence
     clauses = _CLAUSE_SPLIT.findall(sentence)
-    best, best_score = sentence[:MAX_SENTENCE_CHARS], -1.0
+    best, best_score = sentence[:limit], -1.0
     for i in range(len(clauses)):
         run = ""
         for j in range(i, len(clauses)):
-            if len(run) + len(clauses[j]) > MAX_SENTENCE_CHARS and run:
+            if len(run) + len(clauses[j]) > limit and run:
                 break
             run += clauses[j]
-            score = coverage(w, _norm(run)) + (0.3 if unit_re and unit_re.search(run) else 0)
-            if score > best_score:
-                best, best_score = run, score
+            s = score(run) - 0.0005 * len(run)
+            if s > best_score:
+                best, best_score = run, s
     best = best.strip().rstrip(",，")
     prefix = "" if sentence.startswith(best) else "……"
     suffix = "" if sentence.rstrip("。；;").endswith(best.rstrip("。；;")) else "……"
     return prefix + best + suffix
-
-
-def score_sentence(
-    terms: Terms, w: dict[str, float], sentence: str, focus: Sequence[str] = ()
-) -> float:
-    """Weighted share of the question's terms in the sentence, plus a bonus for its most
-    specific terms and, for 多少/几 questions, for a number with the asked unit."""
-    norm = _norm(sentence)
-    score = coverage(w, norm)
-    if focus:
-        score += FOCUS_BONUS * max(credit(t, norm) for t in focus)
-    if len(_HEADING_MARK.sub("", norm)) < SHORT_SENTENCE:
-        score *= 0.6  # headings such as “三是阵地建设高效。” say little on their own
-    if terms.quantity:
-        unit_re = terms.unit_pattern()
-        if unit_re is not None and unit_re.search(norm):
-            score += 0.35
-        elif _ANY_NUMBER.search(norm):
-            score += 0.1
-        else:
-            score -= 0.15
-    return score
-
-
-def pick_sentences(
-    terms: Terms,
-    passages: Sequence[Passage],
-    *,
-    limit: int,
-    numbering: Sequence[int] | None = None,
-    w: dict[str, float] | None = None,
-    floor: float = 0.3,
-    relative: float = 0.6,
-) -> list[Pick]:
-    """The best sentences of the passages for these terms, at most `limit`.
-
-    Besides the best one, a sentence is only quoted when it carries one of the question's
-    focus terms (the most specific ones), so related-sounding filler stays out.
-    """
-    numbering = list(numbering or range(1, len(passages) + 1))
-    w = w if w is not None else weights(terms, [_norm(p.chunk.text) for p in passages])
-    focus = focus_terms(w)
-    unit_re = terms.unit_pattern()
-    picks: list[Pick] = []
-    seen: set[str] = set()
-    for rank, (n, p) in enumerate(zip(numbering, passages, strict=True)):
-        sentences = sentences_of(p.chunk.text)
-        for order, sentence in enumerate(sentences):
-            key = _norm(sentence)
-            if key in seen or _INSTRUCTION.search(sentence) or _is_heading(key, p):
-                continue
-            seen.add(key)
-            score = score_sentence(terms, w, sentence, focus) + 0.03 / (1 + rank)
-            text = _trim(sentence, w, unit_re)
-            following = sentences[order + 1] if order + 1 < len(sentences) else ""
-            if len(_HEADING_MARK.sub("", key)) < SHORT_SENTENCE and following:
-                # “实施‘头雁工程’。” says what, the next sentence says how: quote both.
-                if not _INSTRUCTION.search(following):
-                    text = sentence + _trim(following, w, unit_re)
-            picks.append(Pick(n=n, passage=p, text=text, score=score, order=order))
-    if not picks:
-        return []
-    picks.sort(key=lambda k: -k.score)
-    top = picks[0].score
-    chosen = [
-        k
-        for i, k in enumerate(picks)
-        if k.score >= max(floor, relative * top)
-        and (i == 0 or not focus or any(credit(t, _norm(k.text)) >= 0.3 for t in focus))
-    ][:limit]
-    return chosen or picks[:1]
 
 
 def _is_heading(sentence: str, passage: Passage) -> bool:
@@ -335,12 +161,93 @@ def _is_heading(sentence: str, passage: Passage) -> bool:
     return len(core) < 30 and bool(core) and core in _norm(passage.chunk.section)
 
 
-def focus_terms(w: dict[str, float], share: float = 0.6) -> list[str]:
-    """The terms weighing at least `share` of the heaviest one."""
-    if not w:
+class SentenceScorer:
+    """Scores sentences for one question: overlap with its focus, the answer type, and the
+    evidence of the passage the sentence comes from."""
+
+    def __init__(self, terms: Terms, focus: ev.Focus) -> None:
+        self.terms = terms
+        self.focus = focus
+        self.unit_re = terms.unit_pattern()
+
+    def type_bonus(self, text: str) -> float:
+        norm = _norm(text)
+        bonus = 0.0
+        if self.terms.quantity:
+            if self.unit_re is not None and self.unit_re.search(norm):
+                bonus += 0.3
+            elif _ANY_NUMBER.search(norm):
+                bonus += 0.1
+            else:
+                bonus -= 0.15
+        if self.terms.when:
+            bonus += 0.2 if _DATE.search(norm) else -0.1
+        return bonus
+
+    def lexical(self, text: str) -> float:
+        if not self.focus.lexical:
+            return 0.0
+        return ev.coverage(self.focus, text)
+
+    def __call__(self, text: str, passage_score: float) -> float:
+        score = 0.6 * self.lexical(text) + 0.4 * passage_score + self.type_bonus(text)
+        if len(_HEADING_MARK.sub("", _norm(text))) < SHORT_SENTENCE:
+            score -= 0.15  # headings such as “三是阵地建设高效。” say little on their own
+        return score
+
+
+def pick_sentences(
+    scorer: SentenceScorer,
+    evidence: Sequence[ev.Evidence],
+    *,
+    limit: int,
+    numbering: Sequence[int] | None = None,
+    relative: float = 0.75,
+    per_passage: int = 2,
+) -> list[Pick]:
+    """The best sentences of the passages, best first, at most `limit`.
+
+    Besides the best one, a sentence is quoted only when it scores close to it, so filler
+    that merely sounds related stays out.
+    """
+    numbering = list(numbering or range(1, len(evidence) + 1))
+    picks: list[Pick] = []
+    seen: set[str] = set()
+    for n, e in zip(numbering, evidence, strict=True):
+        p = e.passage
+        sentences = sentences_of(p.chunk.text)
+        for order, sentence in enumerate(sentences):
+            key = _norm(sentence)
+            if key in seen or _INSTRUCTION.search(sentence) or _is_heading(key, p):
+                continue
+            seen.add(key)
+            text = sentence
+            following = sentences[order + 1] if order + 1 < len(sentences) else ""
+            if len(_HEADING_MARK.sub("", key)) < SHORT_SENTENCE and following:
+                # “实施‘头雁工程’。” says what, the next sentence says how: quote both.
+                if not _INSTRUCTION.search(following):
+                    text = sentence + following
+            score = scorer(text, e.score)
+            picks.append(Pick(n=n, passage=p, text=text, score=score, order=order))
+    if not picks:
         return []
-    top = max(w.values())
-    return [t for t, v in w.items() if v >= share * top]
+    picks.sort(key=lambda k: (-k.score, k.n, k.order))
+    top = picks[0].score
+    chosen: list[Pick] = []
+    used: dict[int, int] = {}
+    for k in picks:
+        if len(chosen) >= limit:
+            break
+        if chosen and k.score < top - (1 - relative) * max(abs(top), 0.5):
+            break
+        if used.get(k.n, 0) >= per_passage:
+            continue
+        used[k.n] = used.get(k.n, 0) + 1
+        chosen.append(k)
+    for i, k in enumerate(chosen):
+        limit_chars = FIRST_SENTENCE_CHARS if i == 0 else MAX_SENTENCE_CHARS
+        k.text = _trim(k.text, lambda run: scorer(run, 0.0), limit_chars)
+    return chosen
 
 
 def quote(text: str) -> str:
@@ -351,36 +258,12 @@ def quote(text: str) -> str:
 # ---- the answerer ------------------------------------------------------------------------
 
 
-@dataclass
-class Judgement:
-    found: bool
-    missing: list[str]
-    coverage: float
+StatsSource = Callable[[], ev.GramStats]
 
 
-def judge(terms: Terms, passages: Sequence[Passage]) -> Judgement:
-    """Do these passages hold the answer? All specific terms present, most weight covered."""
-    if not passages:
-        return Judgement(False, terms.all_terms, 0.0)
-    texts = [_norm(p.chunk.text) for p in passages]
-    if not terms.all_terms:
-        return Judgement(True, [], 1.0)
-    missing = missing_specific(terms, texts)
-    w = weights(terms, texts)
-    union = " ".join(texts)
-    cov = coverage(w, union)
-    found = not missing and cov >= MIN_COVERAGE
-    if not found and not missing:
-        # Name what is absent rather than every term of the question.
-        missing = [t for t in terms.all_terms if credit(t, union) < 0.5]
-    return Judgement(found, missing, cov)
-
-
-def not_found_text(terms: Terms, missing: Sequence[str], regions: Sequence[str]) -> str:
-    shown = list(missing) or terms.all_terms
-    about = f"关于“{'、'.join(shown[:4])}”的内容" if shown else "与该问题相关的内容"
+def not_found_text(regions: Sequence[str]) -> str:
     where = f"（已检索{'、'.join(regions)}的报告）" if regions else "（已检索全部报告）"
-    return f"报告中未找到{about}{where}。"
+    return f"报告中未找到能回答该问题的内容{where}。可以换个说法，或在资料库中补充相关报告。"
 
 
 class OfflineAnswerer:
@@ -391,15 +274,23 @@ class OfflineAnswerer:
     def __init__(
         self,
         region_names: dict[str, str] | None = None,
-        keywords: Callable[[str], list[str]] | None = None,
+        stats: StatsSource | None = None,
         max_sentences: int = 4,
+        thresholds: ev.Thresholds | None = None,
     ) -> None:
         self.region_names = region_names or {}
-        self.keywords = keywords
+        self.stats = stats
         self.max_sentences = max_sentences
+        self.thresholds = thresholds
 
     def analyze(self, question: str) -> Terms:
-        return analyze(question, self.region_names, self.keywords)
+        return analyze(question, self.region_names)
+
+    def focus(self, question: str, passages: Sequence[Passage]) -> ev.Focus:
+        stats = self.stats() if self.stats is not None else None
+        if stats is None or stats.n == 0:
+            stats = ev.GramStats(p.chunk.text for p in passages)
+        return ev.focus(question, stats, self.region_names)
 
     def answer(
         self,
@@ -417,34 +308,50 @@ class OfflineAnswerer:
             for i, p in enumerate(passages, start=1)
             if not wanted or p.chunk.region in wanted
         ]
-        if not pool:
-            pool = list(enumerate(passages, start=1)) if not wanted else []
-        verdict = judge(terms, [p for _, p in pool])
+        focus = self.focus(question, passages)
+        verdict = ev.assess(focus, [p for _, p in pool], self.thresholds)
         if not verdict.found:
-            text = f"{OFFLINE_NOT_FOUND_LABEL}\n\n{not_found_text(terms, verdict.missing, wanted)}"
-            return _emit(
-                Draft(text=text, answerer=OFFLINE, found=False, require_citation=False), on_token
-            )
+            return _emit(not_found_draft(wanted, verdict.level), on_token)
+        scorer = SentenceScorer(terms, focus)
         limit = 3 if terms.quantity else self.max_sentences
         picks = pick_sentences(
-            terms, [p for _, p in pool], limit=limit, numbering=[i for i, _ in pool]
+            scorer, verdict.evidence, limit=limit, numbering=[i for i, _ in pool]
         )
         if not picks:
-            text = f"{OFFLINE_NOT_FOUND_LABEL}\n\n{not_found_text(terms, [], wanted)}"
-            return _emit(
-                Draft(text=text, answerer=OFFLINE, found=False, require_citation=False), on_token
-            )
-        text = f"{OFFLINE_LABEL}\n\n{render_picks(picks)}"
-        return _emit(
-            Draft(text=text, answerer=OFFLINE, found=True, require_citation=False), on_token
+            return _emit(not_found_draft(wanted, verdict.level), on_token)
+        note = MODERATE_NOTE if verdict.level == ev.MODERATE else ""
+        body = render_picks(picks)
+        text = f"{OFFLINE_LABEL}\n\n" + (f"{note}\n\n" if note else "") + body
+        draft = Draft(
+            text=text,
+            answerer=OFFLINE,
+            found=True,
+            require_citation=False,
+            sentences=[
+                DraftSentence(quote(k.text), [k.n], k.passage.chunk.region) for k in picks
+            ],
+            evidence=verdict.level,
+            notice=note,
         )
+        return _emit(draft, on_token)
+
+
+def not_found_draft(regions: Sequence[str], level: str = ev.WEAK) -> Draft:
+    return Draft(
+        text=f"{OFFLINE_NOT_FOUND_LABEL}\n\n{not_found_text(regions)}",
+        answerer=OFFLINE,
+        found=False,
+        require_citation=False,
+        evidence=level,
+        failure="not_found",
+    )
 
 
 def render_picks(picks: Sequence[Pick]) -> str:
-    """One line per quoted sentence, grouped by region (in order of first appearance)."""
+    """One line per quoted sentence, best first; a region's lines stay together."""
     by_region: dict[str, list[Pick]] = {}
     for k in picks:
-        by_region.setdefault(k.passage.chunk.region or "（未标注地区）", []).append(k)
+        by_region.setdefault(k.passage.chunk.region or k.passage.chunk.title or "（未标注地区）", []).append(k)
     lines = []
     for region, group in by_region.items():
         for k in group:
@@ -458,15 +365,48 @@ def _emit(draft: Draft, on_token: Callable[[str], None] | None) -> Draft:
     return draft
 
 
+_FIGURE = re.compile(
+    r"\d+(?:\.\d+)?\s*(?:余|多)?\s*(?:平方米|人次|万元|亿元|万余?[个名人元册张套件]?|%|"
+    r"[个名家次项人户元条件所座支场期村套册张岁亩吨批类处间级])"
+)
+_LABEL_CHARS = re.compile(r"[\u4e00-\u9fff“”\"]+$")
+
+
 def figures(text: str, limit: int = 3) -> list[str]:
     """Key figures of a sentence: numbers with their units (46个, 94.48%, 1300余名)."""
-    found = re.findall(
-        r"\d+(?:\.\d+)?\s*(?:余|多)?\s*(?:平方米|人次|万元|亿元|万余?[个名人元册张套件]?|%|[个名家次项人户元条件所座支场期村套册张岁亩吨批类处间级])",
-        squash_spaces(unicodedata.normalize("NFKC", text)),
-    )
+    found = _FIGURE.findall(squash_spaces(unicodedata.normalize("NFKC", text)))
     out: list[str] = []
     for f in found:
         f = f.replace(" ", "")
         if f not in out and not re.fullmatch(r"\d{4}年?", f):
             out.append(f)
     return out[:limit]
+
+
+def labelled_figures(text: str, limit: int = 3) -> list[str]:
+    """Figures with the words that say what they count: "社区党群服务站68个", "党员1300余名".
+
+    The label is the run of Chinese text right before the number within its clause (or,
+    when the number leads its clause, the words right after the unit).
+    """
+    norm = squash_spaces(unicodedata.normalize("NFKC", text))
+    out: list[str] = []
+    for m in _FIGURE.finditer(norm):
+        fig = m.group(0).replace(" ", "")
+        if re.fullmatch(r"\d{4}年?", fig):
+            continue
+        clause_start = max(norm.rfind(ch, 0, m.start()) for ch in "，,；;。：:、（(") + 1
+        before = norm[clause_start : m.start()]
+        label = _LABEL_CHARS.search(before)
+        words = label.group(0) if label else ""
+        words = re.sub(r"^(?:共|全|累计|已|新|达到|达|有|约|计|其中|建成|建立|成立|打造)+", "", words)
+        if len(words) >= 2:
+            item = f"{words[-14:]}{fig}"
+        else:
+            after = re.match(r"[\u4e00-\u9fff]{2,10}", norm[m.end() :])
+            item = f"{fig}{after.group(0)}" if after else fig
+        if item not in out:
+            out.append(item)
+        if len(out) >= limit:
+            break
+    return out

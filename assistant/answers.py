@@ -87,12 +87,20 @@ class Unsupported:
 
 @dataclass
 class RegionSummary:
-    """One region's part of a cross-district answer."""
+    """One region's (or one document's) part of a cross-district answer.
+
+    `practice` is the main measure as a whole quoted sentence and `figures` the key figures
+    with what they count ("社区党群服务站68个"), each ending in its `[n]`; `strength` is the
+    best evidence score of the region's passages (what a chart may show).
+    """
 
     region: str
     found: bool
     summary: str
     citations: list[Citation] = field(default_factory=list)
+    practice: str = ""
+    figures: list[str] = field(default_factory=list)
+    strength: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -129,6 +137,8 @@ class Answer:
     notice: str = ""
     partial: str = ""
     prompt: str = ""  # prompt profile used, "" for the default
+    evidence: str = ""  # strong / moderate / weak
+    failure: str = ""  # one of FAILURES, "" when answered
 
     @property
     def is_offline(self) -> bool:
@@ -200,10 +210,34 @@ def neutralize_markdown(text: str) -> str:
 
 # ---- what an answerer hands back to the chain --------------------------------------------
 
+# Why an answer holds no answer, as a type the UI and the API can branch on.
+FAILURES = (
+    "not_found",  # the reports hold nothing that answers it (weak evidence)
+    "place_not_in_library",  # the question names a place no report covers
+    "model_failed",  # the LLM failed; the offline extract was used instead
+    "prompt_error",  # a prompt file is broken
+    "error",  # anything else (details in the log)
+    "invalid_question",  # empty, only punctuation
+)
+
+
+@dataclass
+class DraftSentence:
+    """One sentence of an answer with the passage numbers it cites."""
+
+    text: str
+    citations: list[int]
+    region: str = ""
+
 
 @dataclass
 class Draft:
-    """An answerer's raw output, before the chain checks its citations."""
+    """An answerer's output, before the chain checks its citations.
+
+    `text` is the Markdown shown and exported; `sentences` the same answer as records (the
+    offline extract fills them; for a model's text the chain derives them after checking).
+    `evidence` is strong / moderate / weak; `failure` one of FAILURES or "".
+    """
 
     text: str
     answerer: str
@@ -213,6 +247,9 @@ class Draft:
     partial: str = ""
     require_citation: bool = True  # every sentence must cite (LLM); offline text is quoted
     regions: list[RegionSummary] = field(default_factory=list)
+    sentences: list[DraftSentence] = field(default_factory=list)
+    evidence: str = ""
+    failure: str = ""
 
 
 class Answerer(Protocol):

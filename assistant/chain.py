@@ -89,6 +89,7 @@ def answer_question(
     prompts = prompts or PromptLibrary(settings.prompts_dir)
     names = region_names_of(retriever)
     answerer = make_answerer(settings, chat_model, offline, prompts=prompts, region_names=names)
+    _give_stats(answerer, retriever)
     llm = answerer if isinstance(answerer, LLMAnswerer) else None
     deadline = llm.new_deadline() if llm else None
     if llm:
@@ -218,14 +219,13 @@ def _compare(
     on_token: Callable[[str], None] | None,
 ) -> None:
     t = time.perf_counter()
-    keywords = getattr(getattr(retriever, "segmenter", None), "keywords", None)
     plan = cmp.plan(
         question,
         retriever=retriever,
         regions=list(regions),
         region_names=names,
         k=k,
-        keywords=keywords,
+        stats=_stats_of(retriever),
     )
     ans.timings_ms["retrieve"] = _ms(t)
     ans.retrieved = plan.retrieved
@@ -246,7 +246,9 @@ def _compare(
         if on_token is not None:
             on_token(draft.text)
     _finish(ans, draft, used.passages, settings)
-    ans.regions = cmp.region_summaries(ans.answer, used, ans.citations)
+    ans.regions = cmp.region_summaries(
+        ans.answer, used, ans.citations, draft.regions, used.passages
+    )
     ans.timings_ms["answer"] = _ms(t)
 
 
@@ -263,6 +265,8 @@ def _finish(ans: Answer, draft: Draft, passages: list[Passage], settings: Settin
     ans.complete = draft.complete
     ans.notice = draft.notice
     ans.partial = _redact(draft.partial, settings)
+    ans.evidence = draft.evidence
+    ans.failure = draft.failure or ("" if ans.found else "not_found")
 
 
 def _fail(ans: Answer, message: str, settings: Settings) -> None:
@@ -309,6 +313,22 @@ def _style(prompts: PromptLibrary, name: str | None, question: str) -> tuple[str
         return prompts.profile(name).render(question=question).strip(), ""
     except PromptError as exc:
         return "", f"提示词配置不可用（{exc}），已按默认风格回答"
+
+
+def _stats_of(retriever: Any):
+    fn = getattr(retriever, "gram_stats", None)
+    return fn() if fn is not None else None
+
+
+def _give_stats(answerer: Any, retriever: Any) -> None:
+    """The offline answerer (alone or as the LLM's fallback) weighs evidence with the
+    library's own bigram statistics."""
+    fn = getattr(retriever, "gram_stats", None)
+    if fn is None:
+        return
+    for a in (answerer, getattr(answerer, "fallback", None)):
+        if a is not None and hasattr(a, "stats"):
+            a.stats = fn
 
 
 def _detect(retriever: Any, question: str) -> list[str]:

@@ -1,7 +1,9 @@
-"""Cross-district questions: retrieval per region, a cited summary each, a comparison table.
+"""Cross-district questions: retrieval per region (or per document), a cited summary each,
+and a comparison table.
 
-A region whose passages do not cover the theme (weighted share of the question's content
-terms below the bar) gets “该报告未涉及” instead of loosely related sentences.
+Whether a region covers the theme is the same evidence verdict the chat answer uses
+(`assistant.evidence.assess`): a region is “该报告未涉及” only when its best evidence is weak.
+Regions with several reports, and reports with no region, are compared document by document.
 """
 
 from __future__ import annotations
@@ -11,30 +13,40 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant import evidence as ev
 from assistant.answer_offline import (
-    MIN_COVERAGE,
+    SentenceScorer,
     Terms,
-    _norm,
     analyze,
-    coverage,
-    figures,
+    labelled_figures,
     pick_sentences,
     quote,
-    weights,
 )
-from assistant.answers import NOT_COVERED, OFFLINE, OFFLINE_LABEL, Citation, Draft, RegionSummary
+from assistant.answers import (
+    NOT_COVERED,
+    OFFLINE,
+    OFFLINE_LABEL,
+    Citation,
+    Draft,
+    DraftSentence,
+    RegionSummary,
+)
 from assistant.catalog import short_name
 from assistant.citations import markers_in
 from assistant.prompts import format_passages
 from assistant.types import Passage
 
+# Words that ask about several places at once. Ordinary question grammar, shared by the
+# mode choice and the follow-up rewrite (conversation.py).
 CROSS_WORDS = re.compile(
-    r"各地|各区|各县|各市|各个地区|各个地方|各报告|哪些地区|哪些地方|哪些区县|哪几个地区|哪几个地方|"
-    r"比较|对比|异同|不同地区|几个地区|所有地区|全部地区|横向|分别是怎样|分别有哪些"
+    r"各地|各区|各县|各市|各省|各个地区|各个地方|各报告|各份报告|哪些地区|哪些地方|哪些区县|"
+    r"哪几个地区|哪几个地方|比较|对比|异同|不同地区|几个地区|所有地区|全部地区|横向|"
+    r"分别是怎样|分别有哪些|\bcompare\b|\bacross\b|\beach (?:region|district|county|city)\b",
+    re.IGNORECASE,
 )
 PER_REGION_K = 4
 SUMMARY_SENTENCES = 3
-PRACTICE_CHARS = 60
+PRACTICE_CHARS = 120
 TABLE_HEADING = "对比表"
 
 
@@ -44,14 +56,49 @@ def is_cross_question(question: str, named_regions: Sequence[str] = ()) -> bool:
 
 
 @dataclass
+class Group:
+    """What one row of the comparison covers: a region, or one document."""
+
+    label: str
+    regions: list[str] | None = None
+    doc_ids: list[str] | None = None
+
+
+def groups_for(retriever: Any, regions: Sequence[str]) -> list[Group]:
+    """One group per region; a region with several reports, and reports without a region,
+    become one group per document (labelled with the region and the title)."""
+    docs = list(retriever.documents()) if hasattr(retriever, "documents") else []
+    by_region: dict[str, list[Any]] = {}
+    for d in docs:
+        by_region.setdefault(d.region, []).append(d)
+    out: list[Group] = []
+    for region in regions:
+        members = by_region.get(region, [])
+        if len(members) <= 1:
+            out.append(Group(label=region, regions=[region]))
+            continue
+        for d in members:
+            out.append(Group(label=f"{region}·{_short_title(d.title)}", doc_ids=[d.doc_id]))
+    for d in by_region.get("", []):
+        out.append(Group(label=_short_title(d.title) or d.doc_id, doc_ids=[d.doc_id]))
+    return out
+
+
+def _short_title(title: str, limit: int = 16) -> str:
+    title = re.sub(r"\s+", "", title or "")
+    return title if len(title) <= limit else title[: limit - 1] + "…"
+
+
+@dataclass
 class RegionPart:
-    """One region's retrieval and whether it covers the theme."""
+    """One group's retrieval and whether it covers the theme."""
 
     region: str
     passages: list[Passage]
     relevant: bool
     coverage: float
     numbering: list[int] = field(default_factory=list)
+    evidence: list[ev.Evidence] = field(default_factory=list)
 
 
 @dataclass
@@ -61,7 +108,7 @@ class ComparePlan:
     question: str
     terms: Terms
     parts: list[RegionPart]
-    weights: dict[str, float]
+    focus: ev.Focus
 
     @property
     def passages(self) -> list[Passage]:
@@ -78,11 +125,13 @@ class ComparePlan:
 
 
 def theme_query(question: str, region_names: dict[str, str]) -> str:
-    """The question without region names, so each per-region search is about the theme."""
+    """The question without region names and cross-question words, so each per-region
+    search is about the theme."""
     text = question
     for name in sorted(region_names, key=len, reverse=True):
         text = text.replace(name, "")
-    return text.strip() or question
+    text = CROSS_WORDS.sub("", text)
+    return text.strip(" ，,、的") or question
 
 
 def plan(
@@ -92,28 +141,40 @@ def plan(
     regions: Sequence[str],
     region_names: dict[str, str],
     k: int = PER_REGION_K,
-    keywords: Callable[[str], list[str]] | None = None,
+    stats: ev.GramStats | None = None,
+    thresholds: ev.Thresholds | None = None,
+    groups: Sequence[Group] | None = None,
 ) -> ComparePlan:
-    """Search each region separately and decide which ones cover the theme."""
+    """Search each region (or document) separately and decide which ones cover the theme."""
     query = theme_query(question, region_names)
-    terms = analyze(query, region_names, keywords)
-    found = {r: list(retriever.search(query, k=k, regions=[r])) for r in regions}
-    everything = [_norm(p.chunk.text) for ps in found.values() for p in ps]
-    w = weights(terms, everything)
+    terms = analyze(query, region_names)
+    groups = list(groups) if groups is not None else groups_for(retriever, regions)
+    found = {
+        g.label: list(retriever.search(query, k=k, regions=g.regions, doc_ids=g.doc_ids))
+        for g in groups
+    }
+    if stats is None or stats.n == 0:
+        stats = ev.GramStats(p.chunk.text for ps in found.values() for p in ps)
+    f = ev.focus(query, stats, region_names)
     parts: list[RegionPart] = []
     next_n = 1
-    for region in regions:
-        ps = [p for p in found[region] if p.chunk.region == region] or found[region]
-        union = " ".join(_norm(p.chunk.text) for p in ps)
-        cov = coverage(w, union) if terms.all_terms else (1.0 if ps else 0.0)
+    for g in groups:
+        ps = found[g.label]
+        if g.regions:
+            ps = [p for p in ps if p.chunk.region in g.regions] or ps
+        verdict = ev.assess(f, ps, thresholds)
         part = RegionPart(
-            region=region, passages=ps, relevant=bool(ps) and cov >= MIN_COVERAGE, coverage=cov
+            region=g.label,
+            passages=ps,
+            relevant=bool(ps) and verdict.found,
+            coverage=verdict.best,
+            evidence=verdict.evidence,
         )
         if part.relevant:
             part.numbering = list(range(next_n, next_n + len(ps)))
             next_n += len(ps)
         parts.append(part)
-    return ComparePlan(question=question, terms=terms, parts=parts, weights=w)
+    return ComparePlan(question=question, terms=terms, parts=parts, focus=f)
 
 
 def restrict(plan_: ComparePlan, keep: Callable[[RegionPart], list[Passage]]) -> ComparePlan:
@@ -122,12 +183,19 @@ def restrict(plan_: ComparePlan, keep: Callable[[RegionPart], list[Passage]]) ->
     next_n = 1
     for part in plan_.parts:
         ps = keep(part) if part.relevant else part.passages
-        new = RegionPart(part.region, ps, part.relevant and bool(ps), part.coverage)
+        kept = {id(p) for p in ps}
+        new = RegionPart(
+            part.region,
+            ps,
+            part.relevant and bool(ps),
+            part.coverage,
+            evidence=[e for e in part.evidence if id(e.passage) in kept],
+        )
         if new.relevant:
             new.numbering = list(range(next_n, next_n + len(ps)))
             next_n += len(ps)
         parts.append(new)
-    return ComparePlan(plan_.question, plan_.terms, parts, plan_.weights)
+    return ComparePlan(plan_.question, plan_.terms, parts, plan_.focus)
 
 
 # ---- offline -----------------------------------------------------------------------------
@@ -137,52 +205,54 @@ def _cell(text: str) -> str:
     return text.replace("|", "｜").replace("\n", " ").strip()
 
 
-def _practice(text: str, w: dict[str, float]) -> str:
-    """The most on-theme run of clauses of a sentence, short enough for a table cell."""
-    clauses = re.findall(r"[^,，;；。]+[,，;；。]?", quote(text))
-    best, best_score = quote(text)[:PRACTICE_CHARS], -1.0
-    for i in range(len(clauses)):
-        run = ""
-        for j in range(i, len(clauses)):
-            if run and len(run) + len(clauses[j]) > PRACTICE_CHARS:
-                break
-            run += clauses[j]
-            score = coverage(w, _norm(run)) - 0.001 * len(run)
-            if score > best_score:
-                best, best_score = run, score
-    return best.strip().rstrip(",，;；。") + ("……" if len(best) < len(text) else "")
-
-
 def offline_compare(plan_: ComparePlan) -> Draft:
     """Per-region quoted summaries and a comparison table, every quote and cell cited."""
     sections: list[str] = [OFFLINE_LABEL, ""]
     rows: list[str] = []
+    summaries: list[RegionSummary] = []
+    sentences: list[DraftSentence] = []
+    scorer = SentenceScorer(plan_.terms, plan_.focus)
     for part in plan_.parts:
         sections.append(f"### {part.region}")
         if not part.relevant:
             sections += [NOT_COVERED, ""]
             rows.append(f"| {part.region} | {NOT_COVERED} | — |")
+            summaries.append(
+                RegionSummary(part.region, False, NOT_COVERED, strength=part.coverage)
+            )
             continue
+        evidence = part.evidence or ev.score_passages(plan_.focus, part.passages)
         picks = pick_sentences(
-            plan_.terms,
-            part.passages,
+            scorer,
+            evidence,
             limit=SUMMARY_SENTENCES,
             numbering=part.numbering,
-            w=plan_.weights,
-            floor=0.2,
-            relative=0.5,
+            relative=0.6,
         )
-        picks.sort(key=lambda k: (k.n, k.order))
-        sections += [f"- {quote(k.text)}[{k.n}]" for k in picks]
-        sections.append("")
-        best = max(picks, key=lambda k: k.score)
-        practice = f"{_cell(_practice(best.text, plan_.weights))}[{best.n}]"
+        best = picks[0]
+        practice = f"{quote(best.text)}[{best.n}]"
         figs: list[str] = []
-        for k in sorted(picks, key=lambda k: -k.score):
-            for f in figures(k.text):
-                if len(figs) < 3 and not any(f == g.split("[")[0] for g in figs):
+        for k in picks:
+            for f in labelled_figures(k.text):
+                if len(figs) < 3 and not any(f == g.rsplit("[", 1)[0] for g in figs):
                     figs.append(f"{f}[{k.n}]")
-        rows.append(f"| {part.region} | {practice} | {'；'.join(figs) or '—'} |")
+        picks.sort(key=lambda k: (k.n, k.order))
+        lines = [f"- {quote(k.text)}[{k.n}]" for k in picks]
+        sections += [*lines, ""]
+        sentences += [
+            DraftSentence(quote(k.text), [k.n], k.passage.chunk.region) for k in picks
+        ]
+        rows.append(f"| {part.region} | {_cell(practice)} | {_cell('；'.join(figs)) or '—'} |")
+        summaries.append(
+            RegionSummary(
+                part.region,
+                True,
+                "\n".join(lines),
+                practice=practice,
+                figures=figs,
+                strength=part.coverage,
+            )
+        )
     sections += [
         f"### {TABLE_HEADING}",
         "",
@@ -195,6 +265,10 @@ def offline_compare(plan_: ComparePlan) -> Draft:
         answerer=OFFLINE,
         found=plan_.found,
         require_citation=False,
+        regions=summaries,
+        sentences=sentences,
+        evidence=ev.STRONG if plan_.found else ev.WEAK,
+        failure="" if plan_.found else "not_found",
     )
 
 
@@ -222,9 +296,18 @@ _HEADING = re.compile(r"^#{2,4}\s*(.+?)\s*$")
 
 
 def region_summaries(
-    answer_md: str, plan_: ComparePlan, citations: Sequence[Citation]
+    answer_md: str,
+    plan_: ComparePlan,
+    citations: Sequence[Citation],
+    draft_regions: Sequence[RegionSummary] = (),
+    passages: Sequence[Passage] = (),
 ) -> list[RegionSummary]:
-    """Split a verified compare answer into its per-region sections."""
+    """The per-region records of a verified compare answer.
+
+    The summary of each region is its section of the checked Markdown (so it carries the
+    renumbered markers); practice and figures come from the answerer's records when it made
+    them (offline), renumbered the same way, or from the section itself (a model's text).
+    """
     sections: dict[str, list[str]] = {}
     current: str | None = None
     names = [p.region for p in plan_.parts]
@@ -241,18 +324,59 @@ def region_summaries(
         if current is not None and line.strip():
             sections[current].append(line.strip())
     by_n = {c.n: c for c in citations}
+    new_n = {c.chunk_id: c.n for c in citations}
+    drafted = {r.region: r for r in draft_regions}
+
+    def renumber(text: str) -> str:
+        def sub(m: re.Match[str]) -> str:
+            old = int(m.group(1))
+            if 1 <= old <= len(passages):
+                n = new_n.get(passages[old - 1].chunk.chunk_id)
+                if n is not None:
+                    return f"[{n}]"
+            return ""
+
+        return _MARK.sub(sub, text)
+
     out: list[RegionSummary] = []
     for part in plan_.parts:
         lines = sections.get(part.region, [])
         summary = "\n".join(lines).strip()
         cited = sorted({n for n in markers_in(summary) if n in by_n})
         found = part.relevant and bool(cited) and NOT_COVERED not in summary[:12]
+        d = drafted.get(part.region)
+        if d is not None and passages:
+            practice = renumber(d.practice)
+            figs = [f for f in (renumber(x) for x in d.figures) if _MARK.search(f)]
+        else:
+            practice, figs = _from_section(lines)
         out.append(
             RegionSummary(
                 region=part.region,
                 found=found,
                 summary=summary if summary else (NOT_COVERED if not part.relevant else ""),
                 citations=[by_n[n] for n in cited],
+                practice=practice if found else "",
+                figures=figs if found else [],
+                strength=part.coverage,
             )
         )
     return out
+
+
+_MARK = re.compile(r"\[(\d+)\]")
+_LINE_SENT = re.compile(r"[^。！？!?；;]+[。！？!?；;]?(?:\s*\[\d+\])+")
+
+
+def _from_section(lines: Sequence[str]) -> tuple[str, list[str]]:
+    """Practice (the first cited sentence) and labelled figures of a model-written section."""
+    text = " ".join(re.sub(r"^\s*(?:[-*+]\s+|\d{1,2}[.)、]\s*)", "", ln) for ln in lines)
+    cited = [m.group(0).strip() for m in _LINE_SENT.finditer(text)]
+    practice = cited[0] if cited else ""
+    figs: list[str] = []
+    for sent in cited:
+        marks = "".join(f"[{n}]" for n in _MARK.findall(sent))
+        for f in labelled_figures(_MARK.sub("", sent)):
+            if len(figs) < 3:
+                figs.append(f + marks)
+    return practice, figs

@@ -18,6 +18,7 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
+from assistant.evidence import GramStats
 from assistant.types import Chunk
 from assistant.wordseg import Segmenter
 
@@ -36,6 +37,8 @@ class KeywordIndex:
         self._doc = np.array([c.doc_id for c in chunks], dtype=object)
         self._region = np.array([c.region for c in chunks], dtype=object)
         self._body = np.array([c.kind == "body" for c in chunks], dtype=bool)
+        self._stats: GramStats | None = None
+        self._stats_lock = threading.Lock()
 
     @classmethod
     def build(cls, chunks: Iterable[Chunk], segmenter: Segmenter, fingerprint: str) -> KeywordIndex:
@@ -53,6 +56,13 @@ class KeywordIndex:
         bm25 = bm25s.BM25()
         bm25.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
         return cls(chunks, bm25, fingerprint)
+
+    def gram_stats(self) -> GramStats:
+        """Bigram document frequencies of the body chunks, computed once per snapshot."""
+        with self._stats_lock:
+            if self._stats is None:
+                self._stats = GramStats(c.text for c in self.chunks if c.kind == "body")
+            return self._stats
 
     def __len__(self) -> int:
         return len(self.chunks)

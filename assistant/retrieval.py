@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -18,6 +21,26 @@ from assistant.types import Passage
 from assistant.wordseg import Segmenter
 
 RRF_K = 60
+
+
+@dataclass(frozen=True)
+class _State:
+    """What the retriever knows of the store at one generation; replaced, never changed."""
+
+    generation: str = ""
+    indexed: frozenset[str] = frozenset()
+    docs: tuple[DocInfo, ...] = ()
+    regions: tuple[str, ...] = ()
+    names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True)
+class DocInfo:
+    """What searches and comparisons need to know of an indexed report."""
+
+    doc_id: str
+    region: str
+    title: str
 
 
 class HybridRetriever:
@@ -41,13 +64,9 @@ class HybridRetriever:
             # Per-process cache of the server's contents, keyed by collection.
             folder = store.settings.store_dir / "bm25-server" / store.name
         self.keyword = KeywordIndexHolder(folder, segmenter)
-        self._state_lock = threading.Lock()
+        self._refresh_lock = threading.Lock()
         self._checked_at = 0.0
-        self._generation = ""
-        self._indexed: set[str] = set()
-        self._regions: list[str] = []
-        self._names: dict[str, str] = {}
-        self.last_timings: dict[str, float] = {}
+        self._state = _State()
         self.refresh(force=True)
 
     # ---- state ---------------------------------------------------------------------------
@@ -56,39 +75,59 @@ class HybridRetriever:
         """Pick up reports added or removed by this or another process.
 
         At most once a second, one small read of the store's generation; the records are
-        read and the keyword index rebuilt only when it moved.
+        read and the keyword index rebuilt only when it moved. One thread refreshes at a
+        time; readers keep using the previous snapshot meanwhile, never a half-made one.
         """
-        now = time.monotonic()
-        if not force and now - self._checked_at < self.refresh_interval_s:
+        if not force and time.monotonic() - self._checked_at < self.refresh_interval_s:
             return
-        generation = self.store.fingerprint()
-        if not force and generation == self._generation:
+        with self._refresh_lock:
+            now = time.monotonic()
+            if not force and now - self._checked_at < self.refresh_interval_s:
+                return  # another thread refreshed while this one waited
+            generation = self.store.fingerprint()
+            if not force and generation == self._state.generation:
+                self._checked_at = now
+                return
+            records = self.store.records()
+            self.store.sync(generation)
+            indexed = [r for r in records if r.status == STATUS_INDEXED]
+            regions = list(self.catalog.regions())
+            for r in records:
+                if r.meta.region and r.meta.region not in regions:
+                    regions.append(r.meta.region)
+            names = self.catalog.region_names(regions)
+            self.segmenter.add_words(names)
+            self.keyword.ensure(generation, self.store.all_chunks)
+            self._state = _State(
+                generation=generation,
+                indexed=frozenset(r.doc_id for r in indexed),
+                docs=tuple(DocInfo(r.doc_id, r.meta.region, r.meta.title) for r in indexed),
+                regions=tuple(regions),
+                names=MappingProxyType(dict(names)),
+            )
             self._checked_at = now
-            return
-        records = self.store.records()
-        self.store.sync(generation)
-        indexed = {r.doc_id for r in records if r.status == STATUS_INDEXED}
-        regions = list(self.catalog.regions())
-        for r in records:
-            if r.meta.region and r.meta.region not in regions:
-                regions.append(r.meta.region)
-        names = self.catalog.region_names(regions)
-        self.segmenter.add_words(names)
-        self.keyword.ensure(generation, self.store.all_chunks)
-        with self._state_lock:
-            self._indexed = indexed
-            self._regions = regions
-            self._names = names
-            self._generation = generation
-            self._checked_at = now
+
+    @property
+    def _names(self) -> Mapping[str, str]:
+        return self._state.names
 
     def regions(self) -> list[str]:
         self.refresh()
-        return list(self._regions)
+        return list(self._state.regions)
+
+    def documents(self) -> tuple[DocInfo, ...]:
+        """The indexed reports (an immutable snapshot)."""
+        self.refresh()
+        return self._state.docs
+
+    def gram_stats(self):
+        """Corpus bigram statistics of the current keyword snapshot (evidence weights)."""
+        self.refresh()
+        return self.keyword.index.gram_stats()
 
     def detect_regions(self, question: str) -> list[str]:
         self.refresh()
-        return find_regions(question, self._names)
+        return find_regions(question, dict(self._state.names))
 
     # ---- search --------------------------------------------------------------------------
 
@@ -99,67 +138,85 @@ class HybridRetriever:
         regions: list[str] | None = None,
         doc_ids: list[str] | None = None,
         auto_region: bool = True,
+        timings: dict[str, float] | None = None,
     ) -> list[Passage]:
         """Top-k passages. Without an explicit region filter, regions named in the query
-        become the filter (falling back to all regions when that finds nothing)."""
+        become the filter (falling back to all regions when that finds nothing).
+
+        `timings`, when given, receives the stage times of this call (added up over the
+        searches it makes); the retriever itself keeps no per-call state."""
         self.refresh()
         if not regions and auto_region:
-            named = find_regions(query, self._names)
+            named = find_regions(query, dict(self._state.names))
             if named:
-                hits = self._search(query, k, named, doc_ids)
+                hits = self._search(query, k, named, doc_ids, timings)
                 if hits:
                     return hits
-        return self._search(query, k, regions or None, doc_ids)
+        return self._search(query, k, regions or None, doc_ids, timings)
 
     def _search(
-        self, query: str, k: int, regions: list[str] | None, doc_ids: list[str] | None
+        self,
+        query: str,
+        k: int,
+        regions: list[str] | None,
+        doc_ids: list[str] | None,
+        timings: dict[str, float] | None = None,
     ) -> list[Passage]:
-        timings: dict[str, float] = {}
         t0 = time.perf_counter()
         vector = self.store.embeddings.embed_query(query)
         t1 = time.perf_counter()
+        indexed = self._state.indexed
         fetch = max(self.fetch_k, k * 3)
         where = _where(regions, doc_ids)
         dense = [
             (c, s)
             for c, s in self.store.dense_search(vector, fetch, where)
-            if c.doc_id in self._indexed and c.kind == "body"
+            if c.doc_id in indexed and c.kind == "body"
         ]
         t2 = time.perf_counter()
         index = self.keyword.index
         sparse = [
             (c, s)
             for c, s in index.search(query, self.segmenter, fetch, regions, doc_ids)
-            if c.doc_id in self._indexed
+            if c.doc_id in indexed
         ]
         t3 = time.perf_counter()
         fused = fuse(dense, sparse)[:k]
         t4 = time.perf_counter()
-        timings.update(
-            embed_ms=(t1 - t0) * 1000,
-            dense_ms=(t2 - t1) * 1000,
-            bm25_ms=(t3 - t2) * 1000,
-            fuse_ms=(t4 - t3) * 1000,
-        )
-        self.last_timings = timings
+        if timings is not None:
+            for key, value in (
+                ("embed_ms", t1 - t0),
+                ("dense_ms", t2 - t1),
+                ("bm25_ms", t3 - t2),
+                ("fuse_ms", t4 - t3),
+            ):
+                timings[key] = timings.get(key, 0.0) + value * 1000
         return fused
 
 
 def fuse(dense: list[tuple[Any, float]], sparse: list[tuple[Any, float]]) -> list[Passage]:
     """Reciprocal rank fusion; ties broken by dense rank then chunk id (deterministic)."""
     by_id: dict[str, Passage] = {}
-    for rank, (chunk, _score) in enumerate(dense, start=1):
+    for rank, (chunk, distance) in enumerate(dense, start=1):
         p = by_id.setdefault(chunk.chunk_id, Passage(chunk=chunk, score=0.0))
         p.dense_rank = rank
+        p.dense_sim = cosine_of(distance)
         p.score += 1.0 / (RRF_K + rank)
-    for rank, (chunk, _score) in enumerate(sparse, start=1):
+    for rank, (chunk, score) in enumerate(sparse, start=1):
         p = by_id.setdefault(chunk.chunk_id, Passage(chunk=chunk, score=0.0))
         p.bm25_rank = rank
+        p.bm25_score = float(score)
         p.score += 1.0 / (RRF_K + rank)
     return sorted(
         by_id.values(),
         key=lambda p: (-p.score, p.dense_rank or 10**9, p.chunk.chunk_id),
     )
+
+
+def cosine_of(distance: float) -> float:
+    """Cosine similarity from Chroma's default squared-L2 distance of unit vectors
+    (both embedding backends return normalised vectors): d = 2 - 2cos."""
+    return 1.0 - float(distance) / 2.0
 
 
 def _where(regions: list[str] | None, doc_ids: list[str] | None) -> dict | None:

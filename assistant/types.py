@@ -89,6 +89,8 @@ class Passage:
     score: float
     dense_rank: int | None = None
     bm25_rank: int | None = None
+    dense_sim: float | None = None  # cosine similarity to the query, when dense found it
+    bm25_score: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         c = self.chunk

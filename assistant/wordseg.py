@@ -98,6 +98,11 @@ class Segmenter:
             raw = self._tok.lcut_for_search(text)
         return [t.lower() for t in raw if t.strip() and not _PUNCT.match(t)]
 
+    def words(self, text: str) -> list[str]:
+        """Plain jieba words, in order, nothing dropped."""
+        with self._lock:
+            return self._tok.lcut(text)
+
     def keywords(self, text: str) -> list[str]:
         """Content words of a question: no stopwords, no question words, no punctuation."""
         with self._lock:

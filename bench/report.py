@@ -25,7 +25,7 @@ METHOD = """\
   cold runs. *Re-ingest*: the same reports again (all unchanged), in process and as a new
   `assistant ingest` process (what `make run` does).
 - **Query latency**: each evaluation question, the query-vector LRU emptied before every
-  timed call so the model really runs; stage times come from `HybridRetriever.last_timings`
+  timed call so the model really runs; stage times come from `HybridRetriever.search(timings=...)`
   (summed over all searches of a request; compare mode searches once per region). *Answer* is
   `Assistant.ask(offline=True)` end to end. The order of our search, our answer, the baseline
   and the bare query embedding rotates per question.

@@ -296,10 +296,10 @@ def cmd_query(target: int, rounds: int) -> dict[str, Any]:
 
     def timed_searches(samples: dict[str, list[float]], prefix: str = "") -> None:
         for q in queries:
+            lt: dict[str, float] = {}
             t = time.perf_counter()
-            retriever.search(q, k=6)
+            retriever.search(q, k=6, timings=lt)
             wall = (time.perf_counter() - t) * 1000
-            lt = retriever.last_timings
             excl = wall - lt.get("embed_ms", 0.0)
             named = bool(retriever.detect_regions(q))
             rows = [(prefix + "retrieval_excl_embedding_ms", excl)]

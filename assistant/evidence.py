@@ -1,0 +1,219 @@
+"""How strongly retrieved passages support a question: evidence scores, calibrated thresholds.
+
+Chinese paraphrases rarely share whole words ("建了" vs "新建") but they do share characters,
+so lexical evidence is the share of the question's character bigrams found in a passage,
+each weighted by how rare it is in the indexed corpus (the library itself says which pairs
+are telling). Dense similarity from the embedding model is the second signal. Both feed one
+score per passage; thresholds on it (data in `calibration.json`, with the question sets and
+split they were fitted on) decide "strong" (answer), "moderate" (answer, flagged as possibly
+only related) and "weak" (say it was not found).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from assistant.types import Passage
+
+CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+
+STRONG = "strong"
+MODERATE = "moderate"
+WEAK = "weak"
+
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_RUN = re.compile(f"[{_CJK}]+")
+_ALNUM = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
+_YEAR = re.compile(r"^(?:19|20)\d\d$")
+
+# Words that ask (多少, 哪些, 怎样 …) or only frame a question (请问, 介绍一下, 各地): they say
+# what kind of answer is wanted, not what it is about, so they never count as evidence. This
+# is ordinary Chinese question grammar, matched against whole jieba words, not vocabulary of
+# any report.
+QUESTION_WORDS = frozenset(
+    """请问 请 介绍 介绍一下 一下 说说 讲讲 谈谈 概括 总结 告诉 我 我们 想 知道 了解 想要
+    有 哪些 哪个 哪几个 哪家 哪位 哪里 哪儿 哪 什么 什么样 怎么样 怎样 怎么 如何 为什么 为何
+    是否 有没有 是不是 能否 可否 多少 多大 多高 多长 多久 多远 几 几个 几项 几次 几名 几家
+    分别 具体 主要 一共 共计 总共 大约 大概 约 吗 呢 吧 啊 呀 么 的 了 着 过 是 在 和 与 及
+    或 对 把 被 将 从 于 等 都 也 又 还 就 方面 情况 做法 经验 举措 措施 办法 方法 工作
+    各地 各区 各县 各市 各个 各 地区 地方 有关 相关 哪些地方 哪些地区 比较 对比 异同 分别是""".split()
+)
+# "哪个县/哪些城市": the place-type noun after the question word is part of the question.
+_WHICH_PLACE = re.compile(r"(?:哪|哪个|哪些|哪几个|什么)(?:地方|地区|城市|省份|省|市|县|区|旗|乡镇|镇|村)")
+_SPLIT = "\u2002"  # stands where a removed word was, so no bigram spans the gap
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Calibrated decision values (see calibration.json for where they come from)."""
+
+    dense_weight: float = 1.0
+    dense_center: float = 0.85
+    strong: float = 0.55
+    weak: float = 0.35
+    dense_only_strong: float = 0.86  # questions with no Chinese content (e.g. English)
+    dense_only_weak: float = 0.83
+    region_covered: float = 0.45  # a region/document counts as covering a theme
+
+
+@lru_cache(maxsize=1)
+def thresholds() -> Thresholds:
+    """The shipped calibration; defaults when the file is missing or unreadable."""
+    try:
+        data = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
+        values = data.get("thresholds", {})
+        return Thresholds(**{k: float(v) for k, v in values.items() if k in Thresholds.__annotations__})
+    except (OSError, ValueError, TypeError):
+        return Thresholds()
+
+
+def normalize(text: str) -> str:
+    return unicodedata.normalize("NFKC", text or "").lower()
+
+
+def grams(text: str) -> set[str]:
+    """Character bigrams of every Chinese run, plus Latin words and numbers as they are."""
+    text = normalize(text)
+    out: set[str] = set()
+    for run in _CJK_RUN.findall(text):
+        out.update(run[i : i + 2] for i in range(len(run) - 1))
+    out.update(_ALNUM.findall(text))
+    return out
+
+
+def cjk_share(text: str) -> float:
+    letters = [ch for ch in text if ch.isalnum()]
+    if not letters:
+        return 0.0
+    return sum(1 for ch in letters if _CJK_RUN.match(ch)) / len(letters)
+
+
+class GramStats:
+    """Document frequencies of bigrams over a set of chunk texts (an immutable snapshot)."""
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        df: Counter[str] = Counter()
+        n = 0
+        for text in texts:
+            df.update(grams(text))
+            n += 1
+        self.n = n
+        self.df = df
+
+    def weight(self, gram: str) -> float:
+        """Inverse document frequency; a pair the library never uses weighs most."""
+        w = math.log(1.0 + (self.n + 1) / (self.df.get(gram, 0) + 1))
+        if _YEAR.match(gram):
+            w *= 0.5  # reports say 今年/上年 as often as the year itself
+        return w
+
+
+EMPTY_STATS = GramStats([])
+
+
+@dataclass
+class Focus:
+    """The part of a question that evidence must match: its weighted bigrams."""
+
+    content: str
+    weights: dict[str, float]
+
+    @property
+    def total(self) -> float:
+        return sum(self.weights.values())
+
+    @property
+    def lexical(self) -> bool:
+        """False when the question has no Chinese content to match (e.g. English)."""
+        return self.total > 0 and any(_CJK_RUN.match(g) for g in self.weights)
+
+
+def content_of(question: str, drop: Iterable[str] = ()) -> str:
+    """The question without the names in `drop` (regions) and without question words."""
+    from assistant.wordseg import default_segmenter
+
+    text = normalize(question)
+    for name in sorted({normalize(d) for d in drop if d}, key=len, reverse=True):
+        text = text.replace(name, _SPLIT)
+    text = _WHICH_PLACE.sub(_SPLIT, text)
+    words = default_segmenter().words(text)
+    return "".join(_SPLIT if w.strip() in QUESTION_WORDS else w for w in words)
+
+
+def focus(question: str, stats: GramStats, drop: Iterable[str] = ()) -> Focus:
+    content = content_of(question, drop)
+    gs = grams(content)
+    # English words say nothing against Chinese passages; keep numbers and Latin acronyms
+    # only when the question is mostly Chinese.
+    if cjk_share(content) < 0.5:
+        gs = {g for g in gs if _CJK_RUN.match(g) or g.isdigit()}
+    return Focus(content=content, weights={g: stats.weight(g) for g in gs})
+
+
+def coverage(f: Focus, text: str) -> float:
+    """Weighted share of the question's bigrams present in `text` (0..1)."""
+    total = f.total
+    if total <= 0:
+        return 0.0
+    present = grams(text)
+    return sum(w for g, w in f.weights.items() if g in present) / total
+
+
+@dataclass
+class Evidence:
+    """One passage's support for the question."""
+
+    passage: Passage
+    lexical: float
+    dense: float
+    score: float
+
+
+@dataclass
+class Verdict:
+    """The evidence for a question over a set of passages."""
+
+    level: str
+    best: float
+    evidence: list[Evidence]
+
+    @property
+    def found(self) -> bool:
+        return self.level != WEAK
+
+
+def score_passages(
+    f: Focus, passages: Sequence[Passage], t: Thresholds | None = None
+) -> list[Evidence]:
+    t = t or thresholds()
+    out: list[Evidence] = []
+    for p in passages:
+        lex = coverage(f, p.chunk.text + " " + p.chunk.section)
+        dense = p.dense_sim if p.dense_sim is not None else t.dense_center - 0.05
+        if f.lexical:
+            score = lex + t.dense_weight * (dense - t.dense_center)
+        else:
+            score = dense
+        out.append(Evidence(p, lex, dense, score))
+    return out
+
+
+def assess(f: Focus, passages: Sequence[Passage], t: Thresholds | None = None) -> Verdict:
+    """strong / moderate / weak from the best passage's score."""
+    t = t or thresholds()
+    ev = score_passages(f, passages, t)
+    if not ev:
+        return Verdict(WEAK, 0.0, [])
+    best = max(e.score for e in ev)
+    strong, weak = (t.strong, t.weak) if f.lexical else (t.dense_only_strong, t.dense_only_weak)
+    level = STRONG if best >= strong else MODERATE if best >= weak else WEAK
+    return Verdict(level, best, ev)
+
