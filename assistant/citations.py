@@ -10,8 +10,25 @@ from decimal import Decimal, InvalidOperation
 from assistant.answers import OFFLINE_LABEL, Citation, Unsupported
 from assistant.types import Passage
 
-# [1], [1][2], [1,2], [1、2], 【1】, ［1］ (digits only, so "[1+6+N]" stays text)
-_MARKER = re.compile(r"[\[【［]\s*(\d{1,3}(?:\s*[,，、;；]\s*\d{1,3})*)\s*[\]】］](?!\()")
+# [1], [1][2], [1,2], [1, 2], [1、2], [^1], 【1】, ［1］ (digits only, so "[1+6+N]" stays text)
+_MARKER = re.compile(
+    r"[\[【［]\s*\^?\s*(\d{1,3}(?:\s*[,，、;；]\s*\^?\s*\d{1,3})*)\s*[\]】］](?!\()"
+)
+# (1), （1）, (1,2), (1)(2), ⁽¹⁾, ¹: only right after Chinese text or punctuation and right
+# before a clause end, a line end or another marker. So list numbering at a line start,
+# "第(1)项", "2020(1)" and the "（一）" of headings stay text.
+_AFTER_CJK = r"(?<=[\u3400-\u9fff。，、；！？”’」』》）])"
+_BEFORE_END = r"(?=[ \t]*(?:[。！？!?；，、]|$)|[\[【［(（⁽])"
+_PAREN_MARKERS = re.compile(
+    _AFTER_CJK + r"(?:[(（][ \t]*\d{1,2}(?:[ \t]*[,，、][ \t]*\d{1,2})*[ \t]*[)）])+" + _BEFORE_END,
+    re.MULTILINE,
+)
+_SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
+_SUPER_MARKERS = re.compile(
+    rf"⁽([{_SUPERSCRIPTS}]{{1,2}})⁾|{_AFTER_CJK}([{_SUPERSCRIPTS}]{{1,2}}){_BEFORE_END}",
+    re.MULTILINE,
+)
+_FROM_SUPER = str.maketrans(_SUPERSCRIPTS, "0123456789")
 _CANON_MARKER = re.compile(r"\[(\d+)\]")
 _THOUSANDS = re.compile(r"(?<![\d.])(\d{1,3})((?:,\d{3})+)(?![\d])")
 _NUMBER = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)(\s*%)?")
@@ -38,22 +55,46 @@ def _canon(value: str) -> str:
 
 def numbers_in(text: str) -> list[tuple[str, bool]]:
     """(canonical value, is_percent) for every number in `text`, markers excluded."""
-    text = normalize_digits(_CANON_MARKER.sub("", normalize_markers(text)))
+    text = normalize_digits(_CANON_MARKER.sub("", _MARKER.sub(_canon_group, text)))
     return [(_canon(m.group(1)), bool(m.group(2))) for m in _NUMBER.finditer(text)]
 
 
-def normalize_markers(text: str) -> str:
-    """Every marker group written as `[1][2]`."""
+def _canon_group(m: re.Match[str]) -> str:
+    nums = re.split(r"\s*[,，、;；]\s*\^?", m.group(1).strip())
+    return "".join(f"[{int(n)}]" for n in nums if n)
 
-    def canon(m: re.Match[str]) -> str:
-        nums = re.split(r"\s*[,，、;；]\s*", m.group(1).strip())
-        return "".join(f"[{int(n)}]" for n in nums if n)
 
-    return _MARKER.sub(canon, text)
+def normalize_markers(text: str, limit: int | None = None) -> str:
+    """Every marker group written as `[1][2]`.
+
+    Brackets always mark a citation. The weaker forms ((1), ⁽¹⁾) are rewritten only when
+    every number in them is at most `limit` (the number of passages), when one is given:
+    "网格（29）。" with six passages is a number, not a citation.
+    """
+
+    def weak(nums: list[int], original: str) -> str:
+        if not nums or (limit is not None and not all(1 <= n <= limit for n in nums)):
+            return original
+        return "".join(f"[{n}]" for n in nums)
+
+    def paren(m: re.Match[str]) -> str:
+        return weak([int(n) for n in re.findall(r"\d+", m.group(0))], m.group(0))
+
+    def sup(m: re.Match[str]) -> str:
+        digits = (m.group(1) or m.group(2)).translate(_FROM_SUPER)
+        return weak([int(digits)], m.group(0))
+
+    text = _MARKER.sub(_canon_group, text)
+    text = _PAREN_MARKERS.sub(paren, text)
+    return _SUPER_MARKERS.sub(sup, text)
 
 
 def markers_in(text: str) -> list[int]:
-    return [int(n) for n in _CANON_MARKER.findall(normalize_markers(text))]
+    return _canon_markers(normalize_markers(text))
+
+
+def _canon_markers(text: str) -> list[int]:
+    return [int(n) for n in _CANON_MARKER.findall(text)]
 
 
 def split_sentences(line: str) -> list[str]:
@@ -98,13 +139,13 @@ def verify_citations(
     a marker pointing at no passage, a number absent from the sentence's cited passages,
     and (with `require_citation`) a sentence without any citation.
     """
-    text = normalize_markers(answer_md or "")
-    unsupported: list[Unsupported] = []
     count = len(passages)
+    text = normalize_markers(answer_md or "", limit=count)
+    unsupported: list[Unsupported] = []
 
     # 1. markers pointing at no passage
     for sentence in _units(text):
-        bad = sorted({n for n in markers_in(sentence) if not 1 <= n <= count})
+        bad = sorted({n for n in _canon_markers(sentence) if not 1 <= n <= count})
         for n in bad:
             unsupported.append(
                 Unsupported(
@@ -130,7 +171,7 @@ def verify_citations(
     # 3. numbers and uncited sentences
     flagged = {u.sentence for u in unsupported}
     for sentence in _units(cleaned):
-        cited = sorted(set(markers_in(sentence)))
+        cited = sorted(set(_canon_markers(sentence)))
         plain = _CANON_MARKER.sub("", sentence).strip()
         if not cited:
             if require_citation and _needs_citation(sentence) and plain not in flagged:
@@ -225,3 +266,46 @@ def quoted_spans(
                 spans.append((start, start + len(clause)))
                 start = passage.find(clause, start + len(clause))
     return merge_spans(spans, len(passage), passage)
+
+
+# ---- answers that cannot be checked ----------------------------------------------------
+
+NO_CITATION = "回答没有任何引用，无法核对"
+NOT_CHINESE = "回答不是中文"
+# "Mostly Chinese": more than half of the letters are Chinese characters. Measured with
+# cjk_share: the 83 paragraphs of 30+ characters in data/reports score 0.98 to 1.0 and the 21
+# questions of data/eval/questions.jsonl 1.0, an English reply 0, so the middle is safe.
+MOSTLY_CJK = 0.5
+_WORD = re.compile(r"[A-Za-z]+")
+_NOT_FOUND_EN = ("not found", "no information", "no relevant", "not cover", "not mention")
+
+
+def _states_something(unit: str) -> bool:
+    """A unit that needs a citation, in Chinese or (6+ words) in English."""
+    if _needs_citation(unit):
+        return True
+    lower = unit.lower()
+    return len(_WORD.findall(unit)) >= 6 and not any(w in lower for w in _NOT_FOUND_EN)
+
+
+def cjk_share(text: str) -> float:
+    """Chinese characters among all letters (digits, punctuation and markers not counted)."""
+    letters = [ch for ch in _CANON_MARKER.sub("", text or "") if ch.isalpha()]
+    if not letters:
+        return 0.0
+    return sum(1 for ch in letters if _CJK.match(ch)) / len(letters)
+
+
+def answer_problems(answer_text: str, question: str) -> list[str]:
+    """Why a model's answer cannot be presented as checked, in Chinese (empty: it can).
+
+    No citation at all (while it states something that needs one), or not written in Chinese
+    although the question was. An English question may get an English answer.
+    """
+    text = normalize_markers(answer_text or "")
+    problems: list[str] = []
+    if not markers_in(text) and any(_states_something(u) for u in _units(text)):
+        problems.append(NO_CITATION)
+    if cjk_share(question) > MOSTLY_CJK and cjk_share(text) <= MOSTLY_CJK:
+        problems.append(NOT_CHINESE)
+    return problems

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.citations import normalize_digits, numbers_in, split_sentences, verify_citations
+from assistant.citations import (
+    NO_CITATION,
+    NOT_CHINESE,
+    answer_problems,
+    cjk_share,
+    markers_in,
+    normalize_digits,
+    normalize_markers,
+    numbers_in,
+    split_sentences,
+    verify_citations,
+)
 from tests.test_answers_fakes import chunks_containing, make_chunk, passage
 
 pytestmark = pytest.mark.unit
@@ -105,3 +116,106 @@ def test_real_corpus_passage_supports_its_numbers() -> None:
         "1300余名在职党员整建制到49个社区进行双报到[1]。", [passage(chunk)]
     )
     assert unsupported == []
+
+
+# ---- marker variants written by real models ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "canonical"),
+    [
+        ("会议7次【1】。", "会议7次[1]。"),
+        ("会议7次［1］。", "会议7次[1]。"),
+        ("会议7次[1,2]。", "会议7次[1][2]。"),
+        ("会议7次[1, 2]。", "会议7次[1][2]。"),
+        ("会议7次[1][2]。", "会议7次[1][2]。"),
+        ("会议7次[^1]。", "会议7次[1]。"),
+        ("会议7次[^1,^2]。", "会议7次[1][2]。"),
+        ("会议7次(1)。", "会议7次[1]。"),
+        ("会议7次（1）。", "会议7次[1]。"),
+        ("会议7次（1）（2）。", "会议7次[1][2]。"),
+        ("会议7次(1,2)，方案24个(3)", "会议7次[1][2]，方案24个[3]"),
+        ("会议7次(1)[2]。", "会议7次[1][2]。"),
+        ("取得成效。(1)\n下一行", "取得成效。[1]\n下一行"),
+        ("会议7次⁽¹⁾。", "会议7次[1]。"),
+        ("会议7次¹。", "会议7次[1]。"),
+    ],
+)
+def test_marker_variants_are_normalised(written: str, canonical: str) -> None:
+    assert normalize_markers(written) == canonical
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(1) 建立健全领导小组。",  # list numbering at a line start
+        "（1）建立健全领导小组。",
+        "主要做法：\n(1) 建立网格；\n(2) 成立党组织。",
+        "（一）总体情况",  # a heading
+        "一、（一）基本情况。",
+        "2020(1)。",  # a number, not a marker
+        "第(1)项工作已完成。",  # not before a clause end
+        "面积1100m²。",
+        "见[1+6+N]模式。",
+        "[1](http://example.com)",  # a Markdown link
+    ],
+)
+def test_parentheses_that_are_not_citations_stay_text(text: str) -> None:
+    assert normalize_markers(text) == text
+
+
+def test_weak_markers_beyond_the_passages_are_numbers(passages) -> None:
+    assert normalize_markers("网格（29）。", limit=6) == "网格（29）。"
+    assert normalize_markers("网格（2）。", limit=6) == "网格[2]。"
+    text, cites, unsupported = verify_citations("共召开会议7次（1）。全市网格（29）。", passages)
+    assert text.startswith("共召开会议7次[1]。") and "（29）" in text
+    assert [c.n for c in cites] == [1]
+    assert not any("不存在" in u.reason for u in unsupported)
+
+
+def test_variant_markers_are_verified_like_brackets(passages) -> None:
+    answer = (
+        "共召开会议7次（1），累计制定实施方案24个(1)。全市已建立6331个网格【4】。促进会57家[^2]。"
+    )
+    text, cites, unsupported = verify_citations(answer, passages)
+    assert unsupported == []
+    assert (
+        text
+        == "共召开会议7次[1]，累计制定实施方案24个[1]。全市已建立6331个网格[2]。促进会57家[3]。"
+    )
+    assert len(cites) == 3
+    _, _, wrong = verify_citations("全市已建立6331个网格（1）。", passages)
+    assert len(wrong) == 1 and "6331" in wrong[0].reason  # checked against passage 1
+    assert markers_in("网格(4)。") == [4]
+
+
+# ---- answers that cannot be checked --------------------------------------------------------
+
+
+def test_an_answer_without_any_citation_is_a_problem() -> None:
+    q = "大连市建立了多少个网格？"
+    assert answer_problems("大连市全市已建立6331个网格，成立5059个网格党组织。", q) == [NO_CITATION]
+    assert answer_problems("大连市全市已建立6331个网格（1）。", q) == []
+    assert answer_problems("大连市全市已建立6331个网格【1】。", q) == []
+    # saying the reports do not cover it needs no citation
+    assert answer_problems("报告中未找到相关内容。", q) == []
+
+
+def test_an_answer_not_in_chinese_to_a_chinese_question_is_a_problem() -> None:
+    q = "大连市建立了多少个网格？"
+    english = "Dalian has set up 6331 grids and 5059 grid Party organisations [1]."
+    assert answer_problems(english, q) == [NOT_CHINESE]
+    assert answer_problems("The city built 6331 grids.", q) == [NO_CITATION, NOT_CHINESE]
+    # English acronyms inside a Chinese answer are fine
+    assert answer_problems("大连市依托“e网通”APP建立6331个网格[1]。", q) == []
+    # an English question may be answered in English, but it must cite too
+    assert answer_problems(english, "How many grids has Dalian set up?") == []
+    uncited = "Dalian strengthened Party building in its urban communities."
+    assert answer_problems(uncited, "What did Dalian do?") == [NO_CITATION]
+    assert answer_problems("The reports do not cover this question at all.", "Why?") == []
+
+
+def test_cjk_share() -> None:
+    assert cjk_share("大连市6331个网格[1]。") == 1.0
+    assert cjk_share("Dalian 大连") == pytest.approx(2 / 8)
+    assert cjk_share("6331 [1]。") == 0.0
