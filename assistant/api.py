@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 MODEL_ID = "dangjian-assistant"
 MAX_K = 50
+MAX_HISTORY_MESSAGES = 50  # bounds the work a long client-side conversation can cause
 REVISED_HEADING = "\n\n---\n\n**核对后的回答（引用编号与出处以此为准）：**\n\n"
 ENDPOINTS = "GET /v1/models、POST /v1/chat/completions、POST /v1/search"
 CHAT_EXAMPLE = '{"model": "dangjian-assistant", "messages": [{"role": "user", "content": "大连建立了多少个网格？"}]}'
@@ -268,7 +269,7 @@ def conversation(
             "empty_question",
         )
     history: list[dict[str, str]] = []
-    for m in messages[:last]:
+    for m in messages[:last][-MAX_HISTORY_MESSAGES:]:
         if m.role not in ("user", "assistant"):
             continue
         text = _text_of(m)

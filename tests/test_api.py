@@ -19,9 +19,11 @@ import openai
 import pytest
 import uvicorn
 from openai import OpenAI
+from pydantic import SecretStr
 
 from assistant.api import MODEL_ID, REVISED_HEADING, create_app, revision
 from tests.conftest import make_settings
+from tests.openai_stub import OpenAIStub, Reply
 
 pytestmark = pytest.mark.integration
 
@@ -171,6 +173,35 @@ def test_revision_appends_only_what_the_stream_lacks():
     assert revision("", "abc") == "abc"
     assert revision("ab", "abc") == "c"
     assert revision("x[3]", "x[1]") == REVISED_HEADING + "x[1]"
+
+
+def test_llm_stream_relays_model_tokens_then_the_verified_text(indexed_assistant):
+    with OpenAIStub() as stub:
+        llm = open_assistant(
+            indexed_assistant,
+            api_key=None,
+            openai_api_key=SecretStr("sk-test"),
+            openai_base_url=stub.base_url,
+            openai_model="stub-model",
+            llm_deadline_s=20.0,
+            llm_timeout_s=10.0,
+            llm_retries=0,
+        )
+        with ApiServer(llm) as server:
+            client = client_for(server.url)
+            assert client.models.list().data[0].owned_by == "llm:stub-model"
+            # the model cites passage [2]; the citation check renumbers it to [1]
+            stub.push(Reply.ok("大连市全市已建立网格，成立网格党组织。[2]", chunk_chars=3))
+            chunks = list(chat(client, ("user", DALIAN_Q), stream=True))
+        prompt = json.dumps(stub.requests[-1]["json"]["messages"], ensure_ascii=False)
+    deltas = [c.choices[0].delta.content for c in chunks if c.choices[0].delta.content]
+    assert len(deltas) > 3  # the model's tokens, not one block at the end
+    assert "".join(deltas).startswith("大连市全市已建立网格")
+    extra = chunks[-1].model_extra
+    assert extra["answerer"] == "llm:stub-model"
+    assert extra["answer"].endswith("[1]") and [c["n"] for c in extra["citations"]] == [1]
+    assert "".join(deltas).endswith(REVISED_HEADING + extra["answer"])
+    assert extra["citations"][0]["quote"] in prompt  # the cited passage reached the model
 
 
 # ---- follow-ups --------------------------------------------------------------------------
