@@ -63,6 +63,13 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(20.0, validation_alias=_env("ASSISTANT_LLM_TIMEOUT"))
     llm_retries: int = Field(2, validation_alias=_env("ASSISTANT_LLM_RETRIES"))
     llm_temperature: float = Field(0.1, validation_alias=_env("ASSISTANT_LLM_TEMPERATURE"))
+    llm_context_tokens: int = Field(8192, validation_alias=_env("ASSISTANT_LLM_CONTEXT_TOKENS"))
+    llm_max_answer_tokens: int = Field(
+        1024, validation_alias=_env("ASSISTANT_LLM_MAX_ANSWER_TOKENS")
+    )
+    # None: guessed from OPENAI_MODEL (DeepSeek-R1, QwQ open <think> in their prompt template)
+    llm_think_prefix: bool | None = Field(None, validation_alias=_env("ASSISTANT_LLM_THINK_PREFIX"))
+    show_reasoning: bool = Field(False, validation_alias=_env("ASSISTANT_SHOW_REASONING"))
     offline: bool = Field(False, validation_alias=_env("ASSISTANT_OFFLINE"))
 
     # Retrieval and answering
@@ -94,6 +101,7 @@ class Settings(BaseSettings):
         "embedding_base_url",
         "embedding_api_key",
         "api_key",
+        "llm_think_prefix",
         mode="before",
     )
     @classmethod
