@@ -21,8 +21,11 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from assistant.answer_offline import OfflineAnswerer
 from assistant.answers import OFFLINE, Answerer, Draft
+from assistant.citations import NO_CITATION, answer_problems, markers_in
 from assistant.prompts import PromptLibrary, format_passages
+from assistant.reasoning import ReasoningFilter, opens_in_prompt
 from assistant.settings import Settings
+from assistant.tokens import count_tokens
 from assistant.types import Passage
 
 log = logging.getLogger(__name__)
@@ -61,6 +64,7 @@ def make_chat_model(settings: Settings) -> BaseChatModel | None:
         temperature=settings.llm_temperature,
         timeout=settings.llm_timeout_s,
         max_retries=max(0, settings.llm_retries),
+        max_tokens=settings.llm_max_answer_tokens,
         use_responses_api=False,
         stream_usage=False,
     )
@@ -81,7 +85,11 @@ def model_label(chat_model: Any, settings: Settings | None = None) -> str:
 
 @dataclass
 class Generation:
-    """What came back from one LLM call: the text and whether it finished normally."""
+    """What came back from one LLM call: the text and whether it finished normally.
+
+    `text` is the answer only; a reasoning model's thinking (`<think>…</think>` in the
+    content, or a `reasoning_content` field) is kept apart in `reasoning`.
+    """
 
     text: str = ""
     ok: bool = False
@@ -89,6 +97,7 @@ class Generation:
     reason: str = ""  # Chinese, safe to show (never contains the key)
     error: str = ""  # exception type, for logs
     transient: bool = False  # worth one more try when nothing was shown yet
+    reasoning: str = ""  # never shown as the answer, never streamed to on_token
 
 
 def _finish_reason(chunk: Any) -> str | None:
@@ -100,13 +109,39 @@ def _finish_reason(chunk: Any) -> str | None:
     return info.get("finish_reason")
 
 
+_REASONING_BLOCKS = ("reasoning", "thinking", "reasoning_content")
+_REASONING_FIELDS = ("reasoning_content", "reasoning")
+
+
 def _text_of(message: Any) -> str:
     content = getattr(message, "content", message)
     if isinstance(content, str):
         return content
     if isinstance(content, list):  # content blocks
-        return "".join(b.get("text", "") if isinstance(b, dict) else str(b) for b in content)
+        return "".join(
+            str(b.get("text") or "") if isinstance(b, dict) else str(b)
+            for b in content
+            if not (isinstance(b, dict) and b.get("type") in _REASONING_BLOCKS)
+        )
     return str(content or "")
+
+
+def _reasoning_of(message: Any) -> str:
+    """Reasoning sent apart from the content: a delta field some langchain-openai versions
+    keep in `additional_kwargs` (1.8 drops it), or reasoning content blocks."""
+    parts: list[str] = []
+    extra = getattr(message, "additional_kwargs", None) or {}
+    for name in _REASONING_FIELDS:
+        value = extra.get(name)
+        if isinstance(value, str):
+            parts.append(value)
+    content = getattr(message, "content", None)
+    if isinstance(content, list):
+        for b in content:
+            if isinstance(b, dict) and b.get("type") in _REASONING_BLOCKS:
+                value = b.get("reasoning") or b.get("thinking") or b.get("text") or ""
+                parts.append(value if isinstance(value, str) else "")
+    return "".join(parts)
 
 
 def generate(
@@ -119,12 +154,23 @@ def generate(
     request_timeout: float | None = None,
     retries: int = OWN_RETRIES,
     secrets: Sequence[str] = (),
+    held_reasoning: bool = False,
 ) -> Generation:
-    """Run the model with a total deadline; never raises for model or network failures."""
+    """Run the model with a total deadline; never raises for model or network failures.
+
+    `on_token` gets the answer only, never reasoning; with `held_reasoning` (the template
+    opened `<think>` in the prompt) nothing is streamed before the closing tag.
+    """
     attempt = 0
     while True:
         gen, emitted = _attempt(
-            chat_model, messages, deadline, on_token, streaming, request_timeout
+            chat_model,
+            messages,
+            deadline,
+            on_token,
+            streaming,
+            request_timeout,
+            ReasoningFilter(held=held_reasoning),
         )
         if gen.ok or emitted or not gen.transient or attempt >= retries:
             break
@@ -144,6 +190,7 @@ def _attempt(
     on_token: Callable[[str], None] | None,
     streaming: bool,
     request_timeout: float | None,
+    thinking: ReasoningFilter,
 ) -> tuple[Generation, bool]:
     events: queue.Queue[tuple[str, Any]] = queue.Queue()
     cancel = threading.Event()
@@ -161,9 +208,7 @@ def _attempt(
                         if cancel.is_set():
                             return
                         finish = _finish_reason(chunk) or finish
-                        text = _text_of(chunk)
-                        if text:
-                            events.put(("delta", text))
+                        _put_parts(events, chunk)
                 finally:
                     close = getattr(stream, "close", None)
                     if close is not None:
@@ -171,17 +216,21 @@ def _attempt(
                 events.put(("done", finish))
             else:
                 message = chat_model.invoke(list(messages), **kwargs)
-                text = _text_of(message)
-                if text:
-                    events.put(("delta", text))
+                _put_parts(events, message)
                 events.put(("done", _finish_reason(message)))
         except BaseException as exc:  # noqa: BLE001 - reported to the waiting caller
             events.put(("error", exc))
 
     worker = threading.Thread(target=work, name="llm-call", daemon=True)
     worker.start()
-    parts: list[str] = []
     emitted = False
+
+    def show(text: str) -> None:
+        nonlocal emitted
+        if text and on_token is not None:
+            emitted = True
+            on_token(text)
+
     while True:
         left = deadline.remaining()
         try:
@@ -189,15 +238,21 @@ def _attempt(
         except queue.Empty:
             cancel.set()
             reason = f"大模型未能在 {deadline.seconds:g} 秒内完成回答"
-            return Generation("".join(parts), ok=False, reason=reason, error="Deadline"), emitted
+            return Generation(
+                thinking.answer,
+                ok=False,
+                reason=reason,
+                error="Deadline",
+                reasoning=thinking.reasoning,
+            ), emitted
         if kind == "delta":
-            parts.append(value)
-            if on_token is not None:
-                emitted = True
-                on_token(value)
+            show(thinking.feed(value))
             continue
-        text = "".join(parts)
+        if kind == "reasoning":
+            thinking.add_reasoning(value)
+            continue
         if kind == "error":
+            text = thinking.answer
             reason = "大模型的回答在传输中途中断" if text.strip() else describe_error(value)
             return Generation(
                 text,
@@ -205,21 +260,61 @@ def _attempt(
                 reason=reason,
                 error=type(value).__name__,
                 transient=_transient(value),
+                reasoning=thinking.reasoning,
             ), emitted
-        finish = value
-        if not text.strip():
-            return Generation(
-                text, ok=False, reason="大模型没有返回任何内容", error="EmptyReply", transient=True
-            ), emitted
-        if finish == "length":
-            return Generation(
-                text, ok=False, reason="大模型的回答超出长度上限被截断", error="Length"
-            ), emitted
-        if streaming and finish is None:
-            return Generation(
-                text, ok=False, reason="大模型的回答在传输中途中断", error="Cut", transient=True
-            ), emitted
-        return Generation(text, ok=True, complete=True), emitted
+        show(thinking.finish())
+        if thinking.leaked:
+            log.warning(
+                "the model's reasoning had no opening tag and was streamed as answer text; "
+                "set ASSISTANT_LLM_THINK_PREFIX=true for this model"
+            )
+        return _outcome(thinking, value, streaming), emitted
+
+
+def _put_parts(events: queue.Queue[tuple[str, Any]], message: Any) -> None:
+    reasoning = _reasoning_of(message)
+    if reasoning:
+        events.put(("reasoning", reasoning))
+    text = _text_of(message)
+    if text:
+        events.put(("delta", text))
+
+
+def _outcome(thinking: ReasoningFilter, finish: str | None, streaming: bool) -> Generation:
+    """The Generation of a reply that ended (normally or not) after `finish`."""
+    text, reasoning = thinking.answer, thinking.reasoning
+    if not text.strip():
+        reason = "大模型没有返回任何内容"
+        if reasoning.strip() and finish == "length":
+            reason += "（思考过程已超出长度上限，可调大 ASSISTANT_LLM_MAX_ANSWER_TOKENS）"
+        elif reasoning.strip():
+            reason += "（只有思考过程，没有回答）"
+        return Generation(
+            text,
+            ok=False,
+            reason=reason,
+            error="EmptyReply",
+            transient=finish != "length",  # the same limit would cut the thinking again
+            reasoning=reasoning,
+        )
+    if finish == "length":
+        return Generation(
+            text,
+            ok=False,
+            reason="大模型的回答超出长度上限被截断",
+            error="Length",
+            reasoning=reasoning,
+        )
+    if streaming and finish is None:
+        return Generation(
+            text,
+            ok=False,
+            reason="大模型的回答在传输中途中断",
+            error="Cut",
+            transient=True,
+            reasoning=reasoning,
+        )
+    return Generation(text, ok=True, complete=True, reasoning=reasoning)
 
 
 def _transient(exc: BaseException) -> bool:
@@ -308,6 +403,10 @@ class LLMAnswerer:
         self.streaming = streaming
         self.name = model_label(chat_model, settings)
         self.deadline: Deadline | None = None  # set by the chain to share one per answer
+        think_prefix = settings.llm_think_prefix
+        if think_prefix is None:
+            think_prefix = opens_in_prompt(self.name.removeprefix("llm:"))
+        self.held_reasoning = bool(think_prefix)
 
     def new_deadline(self) -> Deadline:
         return Deadline(self.settings.llm_deadline_s)
@@ -321,6 +420,10 @@ class LLMAnswerer:
             "answer", passages=format_passages(passages), question=question, style=style
         )
         return [SystemMessage(content=system), HumanMessage(content=human)]
+
+    def prompt_tokens(self, question: str, style: str = "") -> int:
+        """Tokens of the prompt around the passages (rules, template, question)."""
+        return count_prompt_tokens(self.messages(question, [], style), self.settings.tokenizer)
 
     def call(
         self,
@@ -338,6 +441,7 @@ class LLMAnswerer:
             streaming=self.streaming if streaming is None else streaming,
             request_timeout=self.settings.llm_timeout_s,
             secrets=secrets_of(self.settings),
+            held_reasoning=self.held_reasoning,
         )
 
     def answer(
@@ -352,11 +456,20 @@ class LLMAnswerer:
         if not passages:
             return self.fallback.answer(question, passages, regions=regions)
         gen = self.call(self.messages(question, passages, style), on_token=on_token)
-        if gen.ok:
-            return Draft(
-                text=gen.text.strip(), answerer=self.name, found=not says_not_found(gen.text)
-            )
-        return self.fall_back(question, passages, gen, regions=regions)
+        if not gen.ok:
+            return self.fall_back(question, passages, gen, regions=regions)
+        text = gen.text.strip()
+        problems = answer_problems(text, question)
+        if NO_CITATION in problems:
+            # Nothing to check it against: a brief writer must not copy it as if checked.
+            unchecked = Generation(text, reason="；".join(problems), reasoning=gen.reasoning)
+            return self.fall_back(question, passages, unchecked, regions=regions)
+        return Draft(
+            text=text,
+            answerer=self.name,
+            found=not says_not_found(text),
+            notice="；".join(problems),
+        )
 
     def fall_back(
         self,
@@ -385,7 +498,28 @@ def fallback_draft(gen: Generation, offline: Draft) -> Draft:
 
 def says_not_found(text: str) -> bool:
     """The model said the reports do not cover the question (and cited nothing)."""
-    return ("未找到" in text or "没有找到" in text or "未涉及" in text) and "[" not in text
+    said = "未找到" in text or "没有找到" in text or "未涉及" in text
+    return said and "[" not in text and not markers_in(text)
+
+
+# Per message, the chat template's role markers and separators (OpenAI's cookbook counts 3-4
+# for its models; Qwen's and DeepSeek's templates add about as many). Plus the reply primer.
+MESSAGE_OVERHEAD_TOKENS = 4
+REPLY_PRIMER_TOKENS = 3
+
+
+def count_prompt_tokens(messages: Sequence[BaseMessage], encoding: str) -> int:
+    """Tokens the messages take in the context window, as counted by our tokenizer."""
+    return REPLY_PRIMER_TOKENS + sum(
+        count_tokens(_text_of(m), encoding) + MESSAGE_OVERHEAD_TOKENS for m in messages
+    )
+
+
+def passage_budget(settings: Settings, prompt_tokens: int) -> int:
+    """Tokens left for passages: the configured budget, but never more than the model's
+    context window minus the reserved answer length and the rest of the prompt."""
+    room = settings.llm_context_tokens - settings.llm_max_answer_tokens - max(0, prompt_tokens)
+    return max(1, min(settings.context_tokens, room))
 
 
 def make_answerer(

@@ -72,9 +72,16 @@ class ReasoningFilter:
         return "".join(self._reasoning)
 
     def add_reasoning(self, text: str) -> None:
-        """Reasoning that came in its own field (`reasoning_content`), not in the content."""
+        """Reasoning that came in its own field (`reasoning_content`), not in the content.
+
+        The server separates the reasoning itself (vLLM's reasoning parser), so a held-back
+        reply that has shown no content yet need not wait for a closing tag.
+        """
         if text:
             self._reasoning.append(text)
+            if self._state == _HELD and not "".join(self._held).strip():
+                self._held = []
+                self._state = _START
 
     def feed(self, delta: str) -> str:
         """The part of `delta` (with what was held back) that can be shown now."""

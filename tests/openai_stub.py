@@ -10,6 +10,11 @@ Reply kinds: text (normal), status (500/503/401/429 with Retry-After, …), hang
 until the server stops), trickle (keep-alive bytes forever, content never finishes), cut (the
 stream is closed midway, without the final chunk), no_choices (`"choices": []`). Every request
 is recorded (headers and JSON body) in `stub.requests`.
+
+Reasoning models: `Reply.ok(text, reasoning="…")` sends the reasoning first in a separate
+delta field (`reasoning_content`, as vLLM and DeepSeek do; `reasoning_field` picks another
+name), and `Reply.ok(pieces=["<th", "ink>…", "</thi", "nk>答案"])` streams content in exactly
+those chunks, so a test can split a `<think>` tag wherever it likes.
 """
 
 from __future__ import annotations
@@ -35,10 +40,23 @@ class Reply:
     delay_s: float = 0.0  # between stream chunks
     cut_after: int = 2  # chunks sent before a cut
     finish_reason: str = "stop"
+    reasoning: str = ""  # sent before the content in `reasoning_field`
+    reasoning_field: str = "reasoning_content"
+    pieces: list[str] | None = None  # exact content chunks (overrides text/chunk_chars)
 
     @classmethod
-    def ok(cls, text: str, **kw: Any) -> Reply:
-        return cls(kind="text", text=text, **kw)
+    def ok(cls, text: str = "", *, pieces: list[str] | None = None, **kw: Any) -> Reply:
+        return cls(kind="text", text="".join(pieces) if pieces else text, pieces=pieces, **kw)
+
+    def content_pieces(self) -> list[str]:
+        if self.pieces is not None:
+            return list(self.pieces)
+        size = self.chunk_chars
+        return [self.text[i : i + size] for i in range(0, len(self.text), size)]
+
+    def reasoning_pieces(self) -> list[str]:
+        size = self.chunk_chars
+        return [self.reasoning[i : i + size] for i in range(0, len(self.reasoning), size)]
 
     @classmethod
     def error(cls, status: int, message: str = "stub error", **kw: Any) -> Reply:
@@ -165,10 +183,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")
         self.end_headers()
 
-    def _delta(self, content: str | None, finish: str | None = None) -> dict[str, Any]:
+    def _delta(
+        self, content: str | None, finish: str | None = None, extra: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         delta: dict[str, Any] = {}
         if content is not None:
             delta = {"role": "assistant", "content": content}
+        if extra:
+            delta = {"role": "assistant", "content": None, **extra}
         return {
             "id": "chatcmpl-stub",
             "object": "chat.completion.chunk",
@@ -177,7 +199,9 @@ class _Handler(BaseHTTPRequestHandler):
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
         }
 
-    def _completion(self, text: str, finish: str = "stop") -> dict[str, Any]:
+    def _completion(
+        self, text: str, finish: str = "stop", extra: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         return {
             "id": "chatcmpl-stub",
             "object": "chat.completion",
@@ -186,7 +210,7 @@ class _Handler(BaseHTTPRequestHandler):
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": text},
+                    "message": {"role": "assistant", "content": text, **(extra or {})},
                     "finish_reason": finish,
                 }
             ],
@@ -249,10 +273,7 @@ class _Handler(BaseHTTPRequestHandler):
             while not owner.stopping.wait(reply.delay_s):
                 self._chunk(b": keep-alive\n\n")
             return
-        pieces = [
-            reply.text[i : i + reply.chunk_chars]
-            for i in range(0, len(reply.text), reply.chunk_chars)
-        ]
+        pieces = reply.content_pieces()
         if reply.kind == "cut":
             if not stream:
                 # Promise a longer body than we send, then drop the connection.
@@ -276,9 +297,15 @@ class _Handler(BaseHTTPRequestHandler):
         if not stream:
             if reply.delay_s:
                 time.sleep(reply.delay_s)
-            self._json(200, self._completion(reply.text, reply.finish_reason), reply.headers)
+            extra = {reply.reasoning_field: reply.reasoning} if reply.reasoning else None
+            body = self._completion(reply.text, reply.finish_reason, extra)
+            self._json(200, body, reply.headers)
             return
         self._stream_headers()
+        for piece in reply.reasoning_pieces():
+            if reply.delay_s and owner.stopping.wait(reply.delay_s):
+                return
+            self._event(self._delta(None, extra={reply.reasoning_field: piece}))
         for piece in pieces:
             if reply.delay_s and owner.stopping.wait(reply.delay_s):
                 return

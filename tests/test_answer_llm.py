@@ -18,9 +18,11 @@ from assistant.answer_llm import (
     generate,
     make_answerer,
     make_chat_model,
+    passage_budget,
 )
 from assistant.answer_offline import OfflineAnswerer
 from assistant.chain import answer_question
+from assistant.citations import NO_CITATION, NOT_CHINESE
 from assistant.export import to_markdown
 from assistant.prompts import SHIPPED_DIR, PromptLibrary
 from assistant.settings import Settings, explicit_settings
@@ -96,6 +98,7 @@ def test_make_chat_model_from_settings_without_network(tmp_path: Path) -> None:
     assert model.openai_api_base == "http://127.0.0.1:9/v1"
     assert model.max_retries == 3 and model.request_timeout == 7.0
     assert model.use_responses_api is False
+    assert model.max_tokens == 1024
     assert KEY not in repr(model) and KEY not in str(model.model_dump())
     local = make_chat_model(
         settings_for(tmp_path, openai_base_url="http://127.0.0.1:9/v1", openai_model="m")
@@ -374,3 +377,223 @@ def test_number_not_in_the_cited_passage_is_flagged(tmp_path: Path, stub: OpenAI
     assert len(ans.unsupported) == 1
     assert "1200" in ans.unsupported[0].reason
     assert "【未核实】" in to_markdown(ans)
+
+
+# ---- reasoning models (Qwen3, DeepSeek-R1, QwQ) against the real server ---------------------
+
+THINK = "嗯，用户问的是两室用房面积。摘录说平均面积1200平方米吗？不对，我再看看。"
+ANSWER = "青山区社区两室用房平均面积达到1100平方米[1]，处于全市领先水平[1]。"
+
+
+def _never_reasoning(deltas: list[str]) -> None:
+    streamed = "".join(deltas)
+    assert streamed == ANSWER
+    assert "think" not in streamed.lower() and "嗯" not in streamed and "1200" not in streamed
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    "pieces",
+    [
+        ["<th", "ink>", THINK[:9], THINK[9:], "</thi", "nk>", "\n\n", ANSWER[:7], ANSWER[7:]],
+        ["<", "think>" + THINK + "<", "/think>\n\n" + ANSWER[:3], ANSWER[3:]],
+        ["<THINKING>" + THINK, "</THINKING>", ANSWER],
+    ],
+    ids=["split-tags", "split-at-lt", "upper-thinking"],
+)
+def test_think_tags_split_across_chunks_never_reach_the_answer(
+    tmp_path: Path, stub: OpenAIStub, pieces
+) -> None:
+    stub.push(Reply.ok(pieces=pieces))
+    deltas: list[str] = []
+    ans, _ = ask_stub(tmp_path, stub, Q, on_token=deltas.append)
+    _never_reasoning(deltas)
+    assert ans.answerer == "llm:stub-model" and ans.complete and ans.notice == ""
+    assert ans.answer == ANSWER
+    assert ans.unsupported == []  # the reasoning's "1200" and uncited sentences are not checked
+
+
+@pytest.mark.integration
+def test_generation_keeps_the_reasoning_apart(tmp_path: Path, stub: OpenAIStub) -> None:
+    stub.push(Reply.ok(f"<think>{THINK}</think>\n\n{ANSWER}", chunk_chars=3))
+    model = make_chat_model(stub_settings(tmp_path, stub))
+    deltas: list[str] = []
+    gen = generate(model, [HumanMessage(Q)], deadline=Deadline(5), on_token=deltas.append)
+    assert gen.ok and gen.text == ANSWER and gen.reasoning == THINK
+    _never_reasoning(deltas)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("streaming", [True, False])
+@pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
+def test_reasoning_content_field_never_reaches_the_answer(
+    tmp_path: Path, stub: OpenAIStub, streaming: bool, field: str
+) -> None:
+    stub.push(Reply.ok(ANSWER, reasoning=THINK, reasoning_field=field))
+    s = stub_settings(tmp_path, stub)
+    model = make_chat_model(s)
+    deltas: list[str] = []
+    gen = generate(
+        model, [HumanMessage(Q)], deadline=Deadline(5), on_token=deltas.append, streaming=streaming
+    )
+    assert gen.ok and gen.text == ANSWER
+    # langchain-openai 1.8 drops the unknown delta field; versions that keep it in
+    # additional_kwargs get it into `reasoning`. Either way it is not the answer.
+    assert gen.reasoning in ("", THINK)
+    if streaming:
+        _never_reasoning(deltas)
+    stub.push(Reply.ok(ANSWER, reasoning=THINK, reasoning_field=field))
+    draft = llm_answerer(model, s, streaming=streaming).answer(Q, FakeRetriever().search(Q, k=3))
+    assert draft.text == ANSWER and THINK not in draft.text
+
+
+@pytest.mark.unit
+def test_reasoning_kept_in_additional_kwargs_or_blocks_is_not_the_answer() -> None:
+    from langchain_core.messages import AIMessageChunk
+    from langchain_core.outputs import ChatGenerationChunk
+
+    class _Reasoner(RecordingChatModel):
+        def _stream(self, messages, stop=None, run_manager=None, **kwargs):
+            think = {"reasoning_content": THINK}
+            yield ChatGenerationChunk(message=AIMessageChunk(content="", additional_kwargs=think))
+            block = [{"type": "thinking", "thinking": "再想想"}, {"type": "text", "text": ANSWER}]
+            yield ChatGenerationChunk(
+                message=AIMessageChunk(content=block, response_metadata={"finish_reason": "stop"})
+            )
+
+    deltas: list[str] = []
+    gen = generate(_Reasoner(), [HumanMessage(Q)], deadline=Deadline(5), on_token=deltas.append)
+    assert gen.ok and gen.text == ANSWER and gen.reasoning == THINK + "再想想"
+    _never_reasoning(deltas)
+
+
+@pytest.mark.integration
+def test_template_opened_think_is_held_back_for_r1_models(tmp_path: Path, stub: OpenAIStub) -> None:
+    # DeepSeek-R1's template puts "<think>\n" in the prompt: the reply has only "</think>"
+    stub.model = "deepseek-r1-distill-qwen-32b"
+    stub.push(Reply.ok(f"{THINK}\n</think>\n\n{ANSWER}", chunk_chars=3))
+    deltas: list[str] = []
+    ans, _ = ask_stub(
+        tmp_path, stub, Q, on_token=deltas.append, openai_model="deepseek-r1-distill-qwen-32b"
+    )
+    _never_reasoning(deltas)
+    assert ans.answer == ANSWER and ans.complete and ans.unsupported == []
+
+
+@pytest.mark.integration
+def test_think_prefix_setting_for_an_unknown_model(tmp_path: Path, stub: OpenAIStub) -> None:
+    stub.push(Reply.ok(f"{THINK}</think>{ANSWER}"), Reply.ok(f"{THINK}</think>{ANSWER}"))
+    deltas: list[str] = []
+    ans, _ = ask_stub(tmp_path, stub, Q, on_token=deltas.append, llm_think_prefix=True)
+    _never_reasoning(deltas)
+    assert ans.answer == ANSWER
+    # Not configured: the answer is still right, only the live stream showed the reasoning.
+    ans, _ = ask_stub(tmp_path, stub, Q, llm_think_prefix=False)
+    assert ans.answer == ANSWER and ans.complete and ans.unsupported == []
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    "reply",
+    [f"<think>{THINK}</think>\n\n", f"<think>{THINK}"],
+    ids=["only-reasoning", "unclosed"],
+)
+def test_a_reply_that_is_only_reasoning_is_empty(tmp_path: Path, stub: OpenAIStub, reply) -> None:
+    stub.push(*[Reply.ok(reply)] * 4)
+    deltas: list[str] = []
+    ans, _ = ask_stub(tmp_path, stub, Q, on_token=deltas.append)
+    assert deltas == []
+    assert ans.answerer == "offline" and not ans.complete
+    assert "大模型没有返回任何内容" in ans.notice and "离线摘录" in ans.notice
+    assert THINK not in ans.answer and THINK not in ans.partial and "1100平方米" in ans.answer
+
+
+@pytest.mark.integration
+def test_thinking_cut_by_the_length_limit_says_what_to_raise(
+    tmp_path: Path, stub: OpenAIStub
+) -> None:
+    stub.push(Reply.ok(f"<think>{THINK}", finish_reason="length"))
+    ans, _ = ask_stub(tmp_path, stub, Q)
+    assert ans.answerer == "offline" and "ASSISTANT_LLM_MAX_ANSWER_TOKENS" in ans.notice
+    assert len(stub.requests) == 1  # the same limit would cut it again: not retried
+    assert stub.requests[0]["json"]["max_completion_tokens"] == 1024
+
+
+# ---- answers that cannot be checked ---------------------------------------------------------
+
+
+@pytest.mark.integration
+def test_variant_citations_from_a_real_model_are_recognised(
+    tmp_path: Path, stub: OpenAIStub
+) -> None:
+    stub.push(Reply.ok("青山区社区两室用房平均面积达到1100平方米【1】，处于全市领先水平（1）。"))
+    ans, _ = ask_stub(tmp_path, stub, Q)
+    assert ans.answerer == "llm:stub-model" and ans.notice == ""
+    assert ans.answer == "青山区社区两室用房平均面积达到1100平方米[1]，处于全市领先水平[1]。"
+    assert ans.unsupported == [] and [c.n for c in ans.citations] == [1]
+
+
+@pytest.mark.integration
+def test_an_answer_without_citations_falls_back_to_the_extract(
+    tmp_path: Path, stub: OpenAIStub
+) -> None:
+    uncited = "青山区社区两室用房平均面积达到1100平方米，处于全市领先水平。"
+    stub.push(Reply.ok(uncited))
+    ans, _ = ask_stub(tmp_path, stub, Q)
+    assert ans.answerer == "offline" and not ans.complete
+    assert NO_CITATION in ans.notice and "离线摘录" in ans.notice
+    assert ans.partial == uncited and "（离线摘录" in ans.answer
+    assert len(stub.requests) == 1
+
+
+@pytest.mark.integration
+def test_not_found_needs_no_citation(tmp_path: Path, stub: OpenAIStub) -> None:
+    stub.push(Reply.ok("报告中未找到相关内容。"))
+    ans, _ = ask_stub(tmp_path, stub, Q)
+    assert ans.answerer == "llm:stub-model" and ans.notice == "" and not ans.found
+
+
+@pytest.mark.integration
+def test_english_answer_to_a_chinese_question_is_flagged(tmp_path: Path, stub: OpenAIStub) -> None:
+    english = "The average area of the community rooms in Qingshan reached 1100 m² [1]."
+    stub.push(Reply.ok(english), Reply.ok(english))
+    ans, _ = ask_stub(tmp_path, stub, Q)
+    assert ans.answerer == "llm:stub-model" and ans.notice == NOT_CHINESE
+    s = stub_settings(tmp_path, stub)
+    answerer = llm_answerer(make_chat_model(s), s)
+    draft = answerer.answer(
+        "What is the average area of Qingshan's community rooms?", FakeRetriever().search(Q, k=3)
+    )
+    assert draft.notice == "" and draft.text == english
+
+
+# ---- the passage budget from the model's context window -----------------------------------
+
+
+@pytest.mark.unit
+def test_passage_budget_fits_the_model_window(tmp_path: Path) -> None:
+    s = settings_for(tmp_path)
+    assert (s.llm_context_tokens, s.llm_max_answer_tokens) == (8192, 1024)
+    assert passage_budget(s, 500) == s.context_tokens == 3000  # a big window: the setting
+    small = settings_for(tmp_path, llm_context_tokens=4096, llm_max_answer_tokens=1024)
+    assert passage_budget(small, 500) == 4096 - 1024 - 500
+    tiny = settings_for(tmp_path, llm_context_tokens=1024, llm_max_answer_tokens=1024)
+    assert passage_budget(tiny, 500) >= 1  # never 0, which `pack` would read as "no limit"
+    fake = RecordingChatModel(replies=["x"])
+    answerer = llm_answerer(fake, s)
+    overhead = answerer.prompt_tokens(Q)
+    assert 50 < overhead < 2000  # the rules, the template and the question
+
+
+@pytest.mark.unit
+def test_context_settings_come_from_the_environment(monkeypatch) -> None:
+    monkeypatch.setenv("ASSISTANT_LLM_CONTEXT_TOKENS", "32768")
+    monkeypatch.setenv("ASSISTANT_LLM_MAX_ANSWER_TOKENS", "4096")
+    monkeypatch.setenv("ASSISTANT_LLM_THINK_PREFIX", "")
+    s = Settings(_env_file=None)
+    assert (s.llm_context_tokens, s.llm_max_answer_tokens, s.llm_think_prefix) == (
+        32768,
+        4096,
+        None,
+    )
+    assert s.show_reasoning is False

@@ -101,8 +101,8 @@ def test_held_reply_without_a_closing_tag_was_the_answer() -> None:
     # reasoning sent in its own field (vLLM's reasoning parser) leaves the content alone
     f = ReasoningFilter(held=True)
     f.add_reasoning(THINK)
-    f.feed(ANSWER)
-    assert f.finish() == ANSWER and f.reasoning == THINK
+    assert f.feed(ANSWER) == ANSWER  # so nothing needs holding back
+    assert f.finish() == "" and f.answer == ANSWER and f.reasoning == THINK
 
 
 def test_a_bare_closing_tag_without_held_fixes_the_answer_but_says_it_leaked() -> None:

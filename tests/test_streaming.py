@@ -123,3 +123,24 @@ def test_offline_assistant_answer_through_the_stream(indexed_assistant):
     answer = stream.answer()
     assert "6331" in text and "6331" in answer.answer
     assert answer.citations and answer.citations[0].region == "大连市"
+
+
+def test_a_reasoning_model_streams_only_its_answer():
+    from langchain_core.messages import HumanMessage
+
+    from assistant.answer_llm import Deadline, generate
+    from tests.test_answers_fakes import RecordingChatModel
+
+    think = "嗯，用户问网格数量，我先想一想。"
+    answer = "大连市全市已建立6331个网格[1]。"
+    model = RecordingChatModel(replies=[f"<think>{think}</think>\n\n{answer}"], chunk_chars=3)
+
+    def produce(on_token):
+        return generate(model, [HumanMessage("网格？")], deadline=Deadline(5), on_token=on_token)
+
+    stream = TokenStream(produce, timeout_s=5).start()
+    tokens = list(stream)
+    gen = stream.answer()
+    assert "".join(tokens) == answer and len(tokens) > 3
+    assert not any("think" in t or "嗯" in t for t in tokens)
+    assert gen.text == answer and gen.reasoning == think
