@@ -14,6 +14,14 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from assistant.gazetteer import (
+    NATIONAL,
+    Division,
+    canonical,
+    divisions_in,
+    document_region,
+    mentions,
+)
 from assistant.types import CleanDocument, DocMeta
 
 # Sentence-final punctuation; a paragraph ending in one of these (maybe followed by closers) is whole.
@@ -63,23 +71,6 @@ _DOC_KIND_TITLE_RE = re.compile(
     r"^(.{4,50}?(?:发言稿材料|经验交流材料|发言材料|汇报材料|典型材料|交流材料|发言稿|讲话稿|汇报稿))"
     rf"(?=[{_CJK}])"
 )
-
-_PROVINCES = (
-    "北京市 天津市 上海市 重庆市 河北省 山西省 辽宁省 吉林省 黑龙江省 江苏省 浙江省 安徽省 福建省 "
-    "江西省 山东省 河南省 湖北省 湖南省 广东省 海南省 四川省 贵州省 云南省 陕西省 甘肃省 青海省 台湾省 "
-    "内蒙古自治区 广西壮族自治区 西藏自治区 宁夏回族自治区 新疆维吾尔自治区"
-).split()
-_PLACE_AFTER_PROVINCE_RE = re.compile(
-    rf"^(?P<city>[{_CJK}]{{1,5}}?(?:市|州|盟|地区))?(?P<county>[{_CJK}]{{1,5}}?(?:区|县|旗|市))?"
-)
-_CITY_COUNTY_RE = re.compile(
-    rf"(?:^|(?<=[^{_CJK}]))(?P<city>[{_CJK}]{{2,4}}?市)(?P<county>[{_CJK}]{{1,5}}?(?:区|县|旗))?"
-)
-_TITLE_PLACE_RE = re.compile(
-    rf"^(?P<county>[{_CJK}]{{1,6}}?(?:区|县|旗|市))(?=[：:\s]|基层|党建|$)"
-)
-_NOT_PLACE_START = set("全本我该各每此辖其两一这那城乡市县区")
-_NOT_PLACE_PARTS = ("年", "的", "了", "这", "该", "每", "我", "全市", "全区", "全县", "本市", "党")
 
 
 @dataclass
@@ -493,14 +484,115 @@ def _normalise_spaces(t: str) -> str:
 
 # --- metadata -------------------------------------------------------------------------------
 
+# Document genres, matched at the end of a title, subtitle or header line; longer first so
+# 政府工作报告 wins over 报告. The second item is the kind stored (synonyms share one).
+_KINDS = (
+    ("政府工作报告", "政府工作报告"),
+    ("经验交流材料", "发言稿"),
+    ("发言稿材料", "发言稿"),
+    ("交流材料", "发言稿"),
+    ("发言材料", "发言稿"),
+    ("汇报材料", "汇报"),
+    ("发言稿", "发言稿"),
+    ("讲话稿", "讲话"),
+    ("讲话", "讲话"),
+    ("致辞", "讲话"),
+    ("发言", "发言稿"),
+    ("实施方案", "方案"),
+    ("工作方案", "方案"),
+    ("实施意见", "意见"),
+    ("指导意见", "意见"),
+    ("实施细则", "规定"),
+    ("工作要点", "要点"),
+    ("工作总结", "总结"),
+    ("述职报告", "报告"),
+    ("调研报告", "报告"),
+    ("工作报告", "报告"),
+    ("条例", "条例"),
+    ("规定", "规定"),
+    ("办法", "办法"),
+    ("决定", "决定"),
+    ("决议", "决定"),
+    ("通知", "通知"),
+    ("通报", "通报"),
+    ("公告", "通知"),
+    ("意见", "意见"),
+    ("方案", "方案"),
+    ("批复", "批复"),
+    ("纪实", "纪实"),
+    ("纪事", "纪实"),
+    ("侧记", "纪实"),
+    ("综述", "综述"),
+    ("巡礼", "综述"),
+    ("总结", "总结"),
+    ("报告", "报告"),
+)
+_KIND_TAIL_RE = re.compile(r"[\s”’」』)）》】\]\"'.。]+$")
+_NEWS_LEAD_RE = re.compile(r"^(?:本报讯|新华社[^。，,]{0,20}电|[^。，,]{2,12}讯[（(])")
+_NEWS_SOURCE_RE = re.compile(r"《\s*[^《》]{2,12}报\s*》|来源[:：]\s*[^\s]{2,12}(?:社|报|网)")
+_HEADER_LINE_MAX = 40  # header and signature lines are short; long paragraphs are body
+_CN_DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九")} | {"零": 0, "○": 0, "O": 0}
+_DATE_RE = re.compile(
+    r"(?<!\d)((?:19|20)\d{2})\s*(?:年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日|[-./](\d{1,2})[-./](\d{1,2})(?!\d))"
+)
+_CN_DATE_RE = re.compile(
+    r"([〇○零O一二三四五六七八九]{4})年([一二三四五六七八九十]{1,3})月([一二三四五六七八九十]{1,3})日"
+)
+_YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)(?:\s*年)?")
+_CN_YEAR_RE = re.compile(r"([〇○零O一二三四五六七八九]{4})年")
+# Issuing bodies: a place (or a central body) followed by one of these organ names.
+_ORGANS = (
+    "人民代表大会常务委员会",
+    "人大常委会",
+    "人民政府办公厅",
+    "人民政府办公室",
+    "人民政府",
+    "委员会办公厅",
+    "委员会办公室",
+    "委员会",
+    "办公厅",
+    "办公室",
+    "组织部",
+    "宣传部",
+    "统战部",
+    "政法委",
+    "纪委监委",
+    "纪委",
+    "监委",
+    "党工委",
+    "党委",
+    "党组",
+    "省委",
+    "市委",
+    "州委",
+    "县委",
+    "区委",
+    "旗委",
+    "政协",
+    "政府",
+)
+_CENTRAL_BODIES = (
+    "中共中央",
+    "国务院",
+    "全国人大常委会",
+    "全国人民代表大会常务委员会",
+    "全国政协",
+    "中央",
+)
+_ORGAN_RE = re.compile("|".join(sorted(_ORGANS, key=len, reverse=True)))
+_ISSUER_SEP_RE = re.compile(r"^[\s、,，和与]+")
+
 
 def _meta_from_parsed(doc_id: str, parsed: _Parsed, known_regions: Iterable[str]) -> DocMeta:
     body = [p for k, p in enumerate(parsed.paragraphs) if k not in parsed.headings]
-    head = f"{parsed.title}\n{parsed.subtitle}"
+    head = "\n".join(t for t in (parsed.title, parsed.subtitle) if t)
     opening = "\n".join(body)[:600]
     region, city, province = _find_region(
         head, opening, "\n".join(parsed.paragraphs), known_regions
     )
+    header = _header_lines(parsed)
+    closing = _closing_lines(parsed)
+    date = _find_date(header, closing)
     return DocMeta(
         doc_id=doc_id,
         title=parsed.title,
@@ -509,6 +601,10 @@ def _meta_from_parsed(doc_id: str, parsed: _Parsed, known_regions: Iterable[str]
         city=city,
         province=province,
         authors=" ".join(b for b in parsed.bylines if not _EDITOR_RE.match(b)),
+        kind=_find_kind(parsed, header),
+        year=date[:4] if date else _find_year(header),
+        date=date,
+        issuer=_find_issuer(header, closing),
         inferred=True,
     )
 
@@ -516,27 +612,32 @@ def _meta_from_parsed(doc_id: str, parsed: _Parsed, known_regions: Iterable[str]
 def _find_region(
     head: str, opening: str, full: str, known_regions: Iterable[str]
 ) -> tuple[str, str, str]:
-    """Most specific place the report is about: a known region first, else a place pattern."""
+    """Most specific place the report is about: a known region named up front, else the
+    division the gazetteer finds the text to be about (全国 for a national document)."""
     known = sorted({r.strip() for r in known_regions if r and r.strip()}, key=len, reverse=True)
-    places = _place_patterns(head) + _place_patterns(opening)
     for scope in (head, opening):
         hits = [r for r in known if r in scope]
         if hits:
             region = min(hits, key=lambda r: (_rank(r), scope.index(r)))
-            return region, *_city_province_for(region, places)
-    for region, _, _ in places:
-        if region:
-            return region, *_city_province_for(region, places)
+            return region, *_city_province_for(region, f"{head}\n{full}")
+    found = document_region(head, full)
+    if found == NATIONAL:
+        return NATIONAL, "", ""
+    if isinstance(found, Division):
+        return found.name, *_parents(found)
     counts = Counter({r: full.count(r) for r in known})
     if counts:
         region, n = max(counts.items(), key=lambda kv: (kv[1], -_rank(kv[0]), len(kv[0])))
         if n >= 2:
-            return region, *_city_province_for(region, places)
+            return region, *_city_province_for(region, full)
     return "", "", ""
 
 
 def _rank(name: str) -> int:
     """Smaller is more specific: county level before city before province."""
+    d = canonical(name)
+    if d is not None:
+        return {"county": 0, "city": 1}.get(d.level, 2)
     if name.endswith(("区", "县", "旗")):
         return 0
     if name.endswith(("市", "州", "盟")):
@@ -544,54 +645,153 @@ def _rank(name: str) -> int:
     return 2
 
 
-def _city_province_for(region: str, places: list[tuple[str, str, str]]) -> tuple[str, str]:
-    same = [(city, province) for r, city, province in places if r == region]
-    if same:
-        return max(same, key=lambda cp: (bool(cp[1]), bool(cp[0])))
-    for _, city, province in places:
-        if city == region:
-            return (city if _rank(region) > 0 else ""), province
-    return ("", "") if _rank(region) == 0 else (region if _rank(region) == 1 else "", "")
+def _parents(d: Division) -> tuple[str, str]:
+    """(city, province) for a region: a city is its own city, a province its own province."""
+    if d.level == "province":
+        return ("", d.name)
+    if d.level == "city":
+        return (d.name, d.province)
+    return (d.city, d.province)
 
 
-def _place_patterns(text: str) -> list[tuple[str, str, str]]:
-    """(region, city, province) for every place-name pattern found in `text`, in order."""
-    found: list[tuple[int, tuple[str, str, str]]] = []
-    for province in _PROVINCES:
-        for m in re.finditer(re.escape(province), text):
-            rest = _PLACE_AFTER_PROVINCE_RE.match(text[m.end() :])
-            city = (rest.group("city") or "") if rest else ""
-            county = (rest.group("county") or "") if rest else ""
-            city = city if _plausible_place(city) else ""
-            county = county if _plausible_place(county) else ""
-            if province.endswith("市") and not city:  # municipality: 北京市朝阳区
-                city = province
-            region = county or city or province
-            found.append((m.start(), (region, city, province)))
-    covered = {pos for pos, _ in found}
-    for m in _CITY_COUNTY_RE.finditer(text):
-        if m.start() in covered or any(
-            pos < m.start() < pos + 12 for pos in covered
-        ):  # already part of a province match
-            continue
-        city, county = m.group("city"), m.group("county") or ""
-        if not _plausible_place(city):
-            continue
-        if county and not _plausible_place(county):
-            county = ""
-        found.append((m.start(), (county or city, city, "")))
-    for line in text.split("\n"):
-        m = _TITLE_PLACE_RE.match(line.strip().lstrip("—-"))
-        if m and _plausible_place(m.group("county")):
-            county = m.group("county")
-            pos = text.find(line)
-            found.append((pos, (county, county if county.endswith("市") else "", "")))
-    found.sort(key=lambda x: x[0])
-    return [p for _, p in found]
+def _city_province_for(region: str, text: str) -> tuple[str, str]:
+    """City and province of a known region, resolving a shared name by the text's mentions."""
+    named = [d for d in divisions_in(text) if d.name == region]
+    d = next((x for x in named if x.resolved), None) or canonical(region)
+    return _parents(d) if d is not None else ("", "")
 
 
-def _plausible_place(name: str) -> bool:
-    """Reject pattern matches such as `五年来全市` that are phrases, not place names."""
-    if len(name) < 2 or name[0] in _NOT_PLACE_START:
-        return False
-    return not any(part in name for part in _NOT_PLACE_PARTS)
+def _header_lines(parsed: _Parsed) -> list[str]:
+    """Title, subtitle and the short lines that open the body (issuer, date, speaker)."""
+    lines = [t for t in (parsed.title, parsed.subtitle) if t]
+    for p in parsed.paragraphs[:3]:
+        if len(p) > _HEADER_LINE_MAX:
+            break
+        lines.append(p)
+    return lines
+
+
+def _closing_lines(parsed: _Parsed) -> list[str]:
+    """Short lines at the end: a signature and its date (often set apart as captions)."""
+    tail = [p for p in parsed.paragraphs[-3:] if len(p) <= _HEADER_LINE_MAX]
+    return tail + [c for c in parsed.captions[-3:] if len(c) <= _HEADER_LINE_MAX]
+
+
+def _find_kind(parsed: _Parsed, header: list[str]) -> str:
+    for line in header:
+        tail = _KIND_TAIL_RE.sub("", line)
+        for word, kind in _KINDS:
+            if tail.endswith(word):
+                return kind
+    if any("报道" in b for b in parsed.bylines):
+        return "报道"
+    first = parsed.paragraphs[0] if parsed.paragraphs else ""
+    closing = " ".join([*parsed.paragraphs[-2:], *parsed.bylines])
+    if (
+        _NEWS_LEAD_RE.match(first)
+        or _NEWS_SOURCE_RE.search(closing)
+        or any("记者" in b for b in parsed.bylines)
+    ):
+        return "新闻"
+    return ""
+
+
+def _iso(year: int, month: int, day: int) -> str:
+    if 1900 <= year <= 2100 and 1 <= month <= 12 and 1 <= day <= 31:
+        return f"{year:04d}-{month:02d}-{day:02d}"
+    return ""
+
+
+def _cn_number(s: str) -> int:
+    """'二〇二三' -> 2023 (digit by digit); '十二' -> 12, '二十' -> 20, '三十一' -> 31."""
+    if "十" not in s:
+        return int("".join(str(_CN_DIGITS.get(c, 0)) for c in s))
+    tens, _, ones = s.partition("十")
+    return (_CN_DIGITS.get(tens, 1) if tens else 1) * 10 + (_CN_DIGITS.get(ones, 0) if ones else 0)
+
+
+def _dates_in(line: str) -> list[str]:
+    found: list[tuple[int, str]] = []
+    for m in _DATE_RE.finditer(line):
+        month, day = (m.group(2), m.group(3)) if m.group(2) else (m.group(4), m.group(5))
+        found.append((m.start(), _iso(int(m.group(1)), int(month), int(day))))
+    for m in _CN_DATE_RE.finditer(line):
+        year, month, day = (_cn_number(g) for g in m.groups())
+        found.append((m.start(), _iso(year, month, day)))
+    return [d for _, d in sorted(found) if d]
+
+
+def _find_date(header: list[str], closing: list[str]) -> str:
+    """The document's date, from its header lines, else from its closing (signature) lines."""
+    for line in [*header, *reversed(closing)]:
+        dates = _dates_in(line)
+        if dates:
+            return dates[0]
+    return ""
+
+
+def _find_year(header: list[str]) -> str:
+    for line in header:
+        m = _YEAR_RE.search(line)
+        if m:
+            return m.group(1)
+        m = _CN_YEAR_RE.search(line)
+        if m:
+            return str(_cn_number(m.group(1)))
+    return ""
+
+
+def _find_issuer(header: list[str], closing: list[str]) -> str:
+    """The issuing body named at the head of the title/header or as the signature line."""
+    for line in header:
+        issuers = _issuers_at_start(line)
+        if issuers:
+            return "、".join(issuers)
+    for line in reversed(closing):
+        issuers = _issuers_at_start(line)
+        if issuers and sum(map(len, issuers)) >= 0.6 * len(_squash(line)):
+            return "、".join(issuers)
+    return ""
+
+
+def _issuers_at_start(line: str) -> list[str]:
+    """'中共中央办公厅 国务院办公厅印发…' -> both; '长顺县人民政府县长 王某' -> 长顺县人民政府."""
+    out: list[str] = []
+    rest = line.strip().lstrip("—-")
+    while rest:
+        organ = _organ_at_start(rest)
+        if not organ:
+            break
+        out.append(organ)
+        rest = _ISSUER_SEP_RE.sub("", rest[len(organ) :])
+    return out
+
+
+def _organ_at_start(text: str) -> str:
+    """The organ named at the start of `text` after its place (or central body), or ""."""
+    prefix = "中共" if text.startswith("中共") and not text.startswith("中共中央") else ""
+    body = text[len(prefix) :]
+    central = next((c for c in _CENTRAL_BODIES if body.startswith(c)), "")
+    if central:
+        end = len(central)
+    else:
+        found = mentions(body[:30])
+        if not found or found[0].start != 0:
+            return ""
+        end = found[0].end
+        for m in found[1:]:  # 贵州省黔南州长顺县
+            if m.start != end:
+                break
+            end = m.end
+    m = _ORGAN_RE.match(body, end)
+    if m is None and not central:
+        # 浮山县委: the place's suffix is the organ's first character
+        m = _ORGAN_RE.match(body, end - 1)
+        if m is None or len(m.group()) < 2:
+            return ""
+    if m is None:
+        return prefix + central if central in ("中共中央", "国务院", "全国政协") else ""
+    while m:
+        end = m.end()
+        m = _ORGAN_RE.match(body, end)
+    return prefix + body[:end]

@@ -61,6 +61,8 @@ COMMON_FULL_FREQ = 100
 # Matches of at most this many characters must coincide with jieba word boundaries.
 _BOUNDARY_CHECK_MAX = 3
 _WINDOW = 8  # characters of context either side for that check
+# What follows a place's suffix in an organ's name: 县委, 市长, 区政府, 县人大, 市政协.
+_ORGAN_HEADS = ("委", "长", "政府", "人民政府", "人大", "政协")
 
 # document_region weights: a mention in the title outweighs many in the body.
 _W_TITLE, _W_OPENING, _W_BODY = 10.0, 3.0, 1.0
@@ -259,7 +261,7 @@ class _Gazetteer:
                 node = node.get(text[j]) if j < n else None
             for end, (cands, by_short) in reversed(ends):  # longest first
                 if (by_short or end - i <= _BOUNDARY_CHECK_MAX) and not _on_boundaries(
-                    text, i, end
+                    text, i, end, by_short=by_short
                 ):
                     continue
                 raw.append((i, end, cands, by_short))
@@ -304,16 +306,31 @@ def _covers(found: list[Mention], n: int) -> bool:
     return pos == n
 
 
-def _on_boundaries(text: str, start: int, end: int) -> bool:
-    """True when jieba cuts the surrounding text at both ends of text[start:end]."""
+def _on_boundaries(text: str, start: int, end: int, *, by_short: bool = False) -> bool:
+    """True when jieba cuts the surrounding text at both ends of text[start:end].
+
+    jieba reads 浮山县委 as 浮山/县委: a full name of three or more characters whose suffix
+    opens an organ's word (县委, 市长, 区政府) still counts; 和县 in 市委和县委 does not."""
     lo = max(0, start - _WINDOW)
     window = text[lo : min(len(text), end + _WINDOW)]
-    cuts = {0}
+    starts: dict[int, str] = {}
     pos = 0
     for token in jieba.dt.cut(window, HMM=False):
+        starts[pos] = token
         pos += len(token)
-        cuts.add(pos)
-    return start - lo in cuts and end - lo in cuts
+    cuts = {*starts, pos}
+    a, b = start - lo, end - lo
+    if a not in cuts:
+        return False
+    if b in cuts:
+        return True
+    token = starts.get(b - 1, "")
+    return (
+        not by_short
+        and end - start >= 3
+        and token[:1] == text[end - 1]
+        and token[1:].startswith(_ORGAN_HEADS)
+    )
 
 
 def _corroborated(d: Division, raw: list[tuple[int, int, tuple[Division, ...], bool]]) -> bool:

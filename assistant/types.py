@@ -20,6 +20,18 @@ class DocMeta:
     kind: str = ""
     source: str = ""  # original file name, as escaped metadata only
     inferred: bool = False  # True when region/title were guessed from the text
+    year: str = ""  # "2023"
+    date: str = ""  # ISO "2023-01-05" when the document states a full date
+    issuer: str = ""  # issuing body named in the header or signature, "、"-joined
+    format: str = ""  # file type the text was loaded from: "txt", "pdf", "docx"…
+    pages: int = 0  # 0 when unknown
+
+    def __post_init__(self) -> None:
+        # Catalog YAML and metadata edits hand every value over as text.
+        try:
+            self.pages = int(self.pages or 0)
+        except (TypeError, ValueError):
+            self.pages = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -177,20 +177,33 @@ def test_catalog_meta_is_kept() -> None:
         assert doc.meta == CATALOG.meta(doc_id)
 
 
+# What the catalog says about each shipped report, inferred here from the text alone.
 @pytest.mark.parametrize(
-    ("prefix", "region", "city", "province"),
+    ("prefix", "region", "city", "province", "kind"),
     [
-        ("000", "薛城区", "", ""),
-        ("001", "大连市", "大连市", ""),
-        ("003", "清河门区", "阜新市", "辽宁省"),
-        ("004", "浮山县", "临汾市", "山西省"),
+        ("000", "薛城区", "枣庄市", "山东省", "纪实"),
+        ("001", "大连市", "大连市", "辽宁省", "综述"),
+        ("002", "青山区", "", "", "发言稿"),  # never names its city: 包头 or 武汉 stays open
+        ("003", "清河门区", "阜新市", "辽宁省", "报道"),
+        ("004", "浮山县", "临汾市", "山西省", ""),
     ],
 )
-def test_infer_meta_region_without_known_regions(prefix, region, city, province) -> None:
+def test_infer_meta_without_catalog(prefix, region, city, province, kind) -> None:
     doc_id = next(d for d in DOC_IDS if d.startswith(prefix))
     meta = infer_meta(doc_id, raw_of(doc_id), [])
     assert (meta.region, meta.city, meta.province) == (region, city, province)
+    assert meta.kind == kind
     assert meta.inferred
+    catalog = CATALOG.meta(doc_id)
+    assert meta.region == catalog.region
+    if meta.city:
+        assert (meta.city, meta.province) == (catalog.city, catalog.province)
+
+
+def test_infer_meta_year_from_the_title() -> None:
+    doc_id = next(d for d in DOC_IDS if d.startswith("002"))
+    meta = infer_meta(doc_id, raw_of(doc_id), [])
+    assert (meta.year, meta.date) == ("2018", "")
 
 
 def test_infer_meta_titles_and_authors() -> None:
@@ -318,3 +331,70 @@ def test_subtitle_recognised_by_its_kind_word() -> None:
         "薛城区",
     )
     assert clean_document("x", raw, None).text == "以担当 凝聚力量\n\n正文一句。"
+
+
+# --- metadata of real-style documents -------------------------------------------------------
+
+
+def test_government_work_report_header() -> None:
+    raw = (
+        "政府工作报告\n\n"
+        "——2023年1月5日在长顺县第十八届人民代表大会第二次会议上\n\n"
+        "长顺县人民政府县长 王某某\n\n"
+        "各位代表：\n\n"
+        "现在，我代表县人民政府，向大会报告工作，请予审议，并请县政协委员和列席人员提出意见。\n\n"
+        "过去一年，全县上下坚持以党建为引领，经济社会持续健康发展。"
+    )
+    meta = infer_meta("x", raw, [])
+    assert (meta.title, meta.kind) == ("政府工作报告", "政府工作报告")
+    assert (meta.date, meta.year) == ("2023-01-05", "2023")
+    assert meta.issuer == "长顺县人民政府"
+    assert (meta.region, meta.city, meta.province) == ("长顺县", "黔南布依族苗族自治州", "贵州省")
+
+
+def test_notice_with_signature_and_chinese_date() -> None:
+    raw = (
+        "中共浮山县委组织部关于开展党员冬训工作的通知\n\n"
+        "各乡镇党委，县直各党组（党委）：\n\n"
+        "为深入学习贯彻党的二十大精神，经研究，决定在全县开展党员冬训。现将有关事项通知如下。\n\n"
+        "请各单位认真组织，并请市直有关单位给予支持。\n\n"
+        "中共浮山县委组织部\n\n"
+        "二〇二三年十一月二十日"
+    )
+    meta = infer_meta("x", raw, [])
+    assert meta.kind == "通知"
+    assert meta.issuer == "中共浮山县委组织部"
+    assert (meta.date, meta.year) == ("2023-11-20", "2023")
+    assert (meta.region, meta.city, meta.province) == ("浮山县", "临汾市", "山西省")
+
+
+def test_central_documents_are_national() -> None:
+    raw = (
+        "中共中央办公厅 国务院办公厅印发《关于加强基层治理的意见》\n\n"
+        "近日，中共中央办公厅、国务院办公厅印发了《关于加强基层治理的意见》，"
+        "并发出通知，要求各地区各部门结合实际认真贯彻落实。"
+    )
+    meta = infer_meta("x", raw, [])
+    assert meta.region == "全国" and (meta.city, meta.province) == ("", "")
+    assert meta.issuer == "中共中央办公厅、国务院办公厅"
+
+
+def test_no_phrase_is_taken_for_a_place() -> None:
+    raw = (
+        "会议纪要\n\n会议要求各地认真落实，并请市政协、各直辖市有关部门配合。"
+        "五年来全市各级党组织持续推进。\n\n2022年工作总结如下。"
+    )
+    meta = infer_meta("x", raw, [])
+    assert (meta.region, meta.city, meta.province) == ("", "", "")
+
+
+def test_news_kind_and_date_from_the_closing_line() -> None:
+    raw = (
+        "拧成一股绳 合力拔穷根\n\n本报记者 张三\n\n"
+        "河南省南召县打破行业、条块限制，把党员联合起来。南召县组建临时党组织。\n\n"
+        "《 人民日报 》（ 2020年08月25日 15 版）"
+    )
+    meta = infer_meta("x", raw, [])
+    assert meta.kind == "新闻"
+    assert meta.date == "2020-08-25"
+    assert (meta.region, meta.city) == ("南召县", "南阳市")
