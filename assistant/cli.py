@@ -1,4 +1,4 @@
-"""`assistant` command line: ingest, search, status, remove (+ ask, prompts, eval)."""
+"""`assistant` command line: ingest, search, status, documents, meta, remove (+ ask, prompts, eval)."""
 
 from __future__ import annotations
 
@@ -98,6 +98,107 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+# Fields `assistant meta` may change; the rest (doc_id, source, format, pages) come from the file.
+EDITABLE_FIELDS = (
+    "title",
+    "subtitle",
+    "region",
+    "city",
+    "province",
+    "authors",
+    "kind",
+    "year",
+    "date",
+    "issuer",
+)
+_DOCUMENT_COLUMNS = (
+    ("doc_id", "编号"),
+    ("title", "标题"),
+    ("region", "地区"),
+    ("kind", "类型"),
+    ("year", "年份"),
+    ("format", "格式"),
+    ("chunks", "段落"),
+    ("pages", "页数"),
+    ("source_file", "文件"),
+)
+
+
+def _width(text: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _cell(value, limit: int = 24) -> str:
+    text = "" if value in (None, "") else str(value)
+    while _width(text) > limit:
+        text = text[:-2] + "…"
+    return text
+
+
+def cmd_documents(args: argparse.Namespace) -> int:
+    docs = sorted(get_assistant().documents(), key=lambda d: d["doc_id"])
+    rows = [
+        {
+            key: (d.get(key) or 0) if key in ("chunks", "pages") else d.get(key, "")
+            for key, _ in _DOCUMENT_COLUMNS
+        }
+        for d in docs
+    ]
+    if args.json:
+        _print_json(rows)
+        return 0
+    if not rows:
+        print("还没有索引任何报告。请先运行 assistant ingest。")
+        return 0
+    table = [[label for _, label in _DOCUMENT_COLUMNS]]
+    table += [
+        [_cell(r[key] if key != "pages" else (r[key] or "")) for key, _ in _DOCUMENT_COLUMNS]
+        for r in rows
+    ]
+    widths = [max(_width(row[i]) for row in table) for i in range(len(_DOCUMENT_COLUMNS))]
+    for row in table:
+        print(
+            "  ".join(c + " " * (w - _width(c)) for c, w in zip(row, widths, strict=True)).rstrip()
+        )
+    return 0
+
+
+def cmd_meta(args: argparse.Namespace) -> int:
+    changes: dict[str, str] = {}
+    for item in args.changes:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or key not in EDITABLE_FIELDS:
+            raise UserError(
+                f"无法理解“{item}”。请写成 字段=值，可修改的字段：{'、'.join(EDITABLE_FIELDS)}。"
+            )
+        value = value.strip()
+        if key == "year" and value and not (len(value) == 4 and value.isdigit()):
+            raise UserError(f"年份应为四位数字，例如 year=2023（收到“{value}”）。")
+        if key == "date" and value and not _is_iso_date(value):
+            raise UserError(f"日期应写成 年-月-日，例如 date=2023-01-05（收到“{value}”）。")
+        changes[key] = value
+    assistant = get_assistant()
+    if assistant.store.record(args.doc_id) is None:
+        raise UserError(f"找不到报告 {args.doc_id}。可用 assistant documents 查看编号。")
+    assistant.update_metadata(args.doc_id, **changes)
+    for key, value in changes.items():
+        print(f"{args.doc_id}\t{key}\t{value or '（已清空）'}")
+    return 0
+
+
+def _is_iso_date(value: str) -> bool:
+    from datetime import date
+
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return len(value) == 10
+
+
 def cmd_remove(args: argparse.Namespace) -> int:
     assistant = get_assistant()
     missing = [d for d in args.doc_ids if not assistant.remove(d)]
@@ -147,6 +248,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="查看索引状态")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("documents", help="列出已索引的报告（标题、地区、类型、年份…）")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_documents)
+
+    p = sub.add_parser(
+        "meta", help="修改报告的元数据，例如 assistant meta DOC_ID kind=讲话 year=2023"
+    )
+    p.add_argument("doc_id", metavar="DOC_ID")
+    p.add_argument(
+        "changes", nargs="+", metavar="字段=值", help="可修改：" + "、".join(EDITABLE_FIELDS)
+    )
+    p.set_defaults(func=cmd_meta)
 
     p = sub.add_parser("remove", help="从索引中删除报告")
     p.add_argument("doc_ids", nargs="+", metavar="DOC_ID")

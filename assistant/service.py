@@ -128,6 +128,8 @@ class Assistant:
                 "chunks": r.n_chunks,
                 "content_hash": r.content_hash,
                 "uploaded": r.doc_id.startswith(UPLOAD_PREFIX),
+                "source_file": r.meta.source,
+                "format": r.meta.format or Path(r.meta.source).suffix.lstrip(".").lower(),
             }
             for r in self.store.records()
         ]

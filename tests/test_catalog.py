@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.catalog import Catalog, CatalogError, find_regions, short_name
+from assistant.types import DocMeta
 from tests.conftest import REPORTS_DIR
 
 pytestmark = pytest.mark.unit
@@ -59,3 +60,31 @@ def test_broken_catalog_names_the_file(tmp_path):
 
 def test_missing_catalog_is_empty(tmp_path):
     assert Catalog.load(tmp_path / "none.yaml").regions() == []
+
+
+def test_catalog_entries_may_carry_the_new_fields(tmp_path):
+    path = tmp_path / "catalog.yaml"
+    path.write_text(
+        "r1:\n  title: 政府工作报告\n  region: 长顺县\n  kind: 政府工作报告\n"
+        "  year: 2023\n  date: 2023-01-05\n  issuer: 长顺县人民政府\n  pages: 12\n",
+        encoding="utf-8",
+    )
+    meta = Catalog.load(path).meta("r1")
+    assert (meta.kind, meta.year, meta.date, meta.issuer) == (
+        "政府工作报告",
+        "2023",
+        "2023-01-05",
+        "长顺县人民政府",
+    )
+    assert meta.pages == 12
+
+
+def test_records_stored_before_the_new_fields_still_load():
+    from assistant.store import DocRecord
+
+    old = {"doc_id": "a", "title": "t", "region": "大连市", "inferred": True, "n_chunks": 3}
+    record = DocRecord.from_metadata({**old, "some_future_field": "x"})
+    meta = record.meta
+    assert (meta.region, meta.year, meta.date, meta.issuer, meta.pages) == ("大连市", "", "", "", 0)
+    again = DocRecord.from_metadata({**record.to_metadata(), "pages": "7"})
+    assert again.meta == DocMeta(**{**meta.to_dict(), "pages": 7})
