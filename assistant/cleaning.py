@@ -615,12 +615,14 @@ def _find_region(
     """Most specific place the report is about: a known region named up front, else the
     division the gazetteer finds the text to be about (全国 for a national document)."""
     known = sorted({r.strip() for r in known_regions if r and r.strip()}, key=len, reverse=True)
+    found = document_region(head, full)
     for scope in (head, opening):
         hits = [r for r in known if r in scope]
         if hits:
             region = min(hits, key=lambda r: (_rank(r), scope.index(r)))
+            if isinstance(found, Division) and region in found.parents:
+                return found.name, *_parents(found)  # 长海县 of a known 大连市
             return region, *_city_province_for(region, f"{head}\n{full}")
-    found = document_region(head, full)
     if found == NATIONAL:
         return NATIONAL, "", ""
     if isinstance(found, Division):
