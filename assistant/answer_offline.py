@@ -11,6 +11,7 @@ the passages may only be related, so the writer checks them instead of losing th
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -176,6 +177,8 @@ class SentenceScorer:
         if self.terms.quantity:
             if self.unit_re is not None and self.unit_re.search(norm):
                 bonus += 0.3
+            elif self._figure_on_topic(norm):
+                bonus += 0.25  # “6331个网格” for a question on 网格化 and 规模
             elif _ANY_NUMBER.search(norm):
                 bonus += 0.1
             else:
@@ -183,6 +186,11 @@ class SentenceScorer:
         if self.terms.when:
             bonus += 0.2 if _DATE.search(norm) else -0.1
         return bonus
+
+    def _figure_on_topic(self, text: str) -> bool:
+        """A figure whose counted thing shares a telling bigram with the question."""
+        telling = {g for g, w in self.focus.weights.items() if w >= 1.0}
+        return any(telling & ev.grams(f) for f in labelled_figures(text, limit=6))
 
     def lexical(self, text: str) -> float:
         if not self.focus.lexical:
@@ -204,6 +212,7 @@ def pick_sentences(
     numbering: Sequence[int] | None = None,
     relative: float = 0.75,
     per_passage: int = 2,
+    per_doc: int | None = None,
 ) -> list[Pick]:
     """The best sentences of the passages, best first, at most `limit`.
 
@@ -227,6 +236,7 @@ def pick_sentences(
                 # “实施‘头雁工程’。” says what, the next sentence says how: quote both.
                 if not _INSTRUCTION.search(following):
                     text = sentence + following
+                    seen.add(_norm(following))
             score = scorer(text, e.score)
             picks.append(Pick(n=n, passage=p, text=text, score=score, order=order))
     if not picks:
@@ -235,14 +245,17 @@ def pick_sentences(
     top = picks[0].score
     chosen: list[Pick] = []
     used: dict[int, int] = {}
+    docs: dict[str, int] = {}
     for k in picks:
         if len(chosen) >= limit:
             break
         if chosen and k.score < top - (1 - relative) * max(abs(top), 0.5):
             break
-        if used.get(k.n, 0) >= per_passage:
+        doc = k.passage.chunk.doc_id
+        if used.get(k.n, 0) >= per_passage or (per_doc and docs.get(doc, 0) >= per_doc):
             continue
         used[k.n] = used.get(k.n, 0) + 1
+        docs[doc] = docs.get(doc, 0) + 1
         chosen.append(k)
     for i, k in enumerate(chosen):
         limit_chars = FIRST_SENTENCE_CHARS if i == 0 else MAX_SENTENCE_CHARS
@@ -313,10 +326,28 @@ class OfflineAnswerer:
         if not verdict.found:
             return _emit(not_found_draft(wanted, verdict.level), on_token)
         scorer = SentenceScorer(terms, focus)
-        limit = 3 if terms.quantity else self.max_sentences
-        picks = pick_sentences(
-            scorer, verdict.evidence, limit=limit, numbering=[i for i, _ in pool]
-        )
+        numbering = [i for i, _ in pool]
+        t = self.thresholds or ev.thresholds()
+        if not wanted and not terms.quantity and not terms.when and _several_docs(pool):
+            # An open question over the whole library ("党组织如何通过协商议事推动基层治理？"):
+            # the best sentence of each report that covers the theme, best report first.
+            keep = [
+                (n, e)
+                for n, e in zip(numbering, verdict.evidence, strict=True)
+                if e.score >= t.region_weak
+            ]
+            picks = pick_sentences(
+                scorer,
+                [e for _, e in keep],
+                limit=self.max_sentences,
+                numbering=[n for n, _ in keep],
+                relative=0.0,
+                per_passage=1,
+                per_doc=1,
+            )
+        else:
+            limit = 3 if terms.quantity else self.max_sentences
+            picks = pick_sentences(scorer, verdict.evidence, limit=limit, numbering=numbering)
         if not picks:
             return _emit(not_found_draft(wanted, verdict.level), on_token)
         note = MODERATE_NOTE if verdict.level == ev.MODERATE else ""
@@ -327,13 +358,15 @@ class OfflineAnswerer:
             answerer=OFFLINE,
             found=True,
             require_citation=False,
-            sentences=[
-                DraftSentence(quote(k.text), [k.n], k.passage.chunk.region) for k in picks
-            ],
+            sentences=[DraftSentence(quote(k.text), [k.n], k.passage.chunk.region) for k in picks],
             evidence=verdict.level,
             notice=note,
         )
         return _emit(draft, on_token)
+
+
+def _several_docs(pool: Sequence[tuple[int, Passage]]) -> bool:
+    return len({p.chunk.doc_id for _, p in pool}) >= 2
 
 
 def not_found_draft(regions: Sequence[str], level: str = ev.WEAK) -> Draft:
@@ -351,7 +384,9 @@ def render_picks(picks: Sequence[Pick]) -> str:
     """One line per quoted sentence, best first; a region's lines stay together."""
     by_region: dict[str, list[Pick]] = {}
     for k in picks:
-        by_region.setdefault(k.passage.chunk.region or k.passage.chunk.title or "（未标注地区）", []).append(k)
+        by_region.setdefault(
+            k.passage.chunk.region or k.passage.chunk.title or "（未标注地区）", []
+        ).append(k)
     lines = []
     for region, group in by_region.items():
         for k in group:
@@ -395,18 +430,44 @@ def labelled_figures(text: str, limit: int = 3) -> list[str]:
         fig = m.group(0).replace(" ", "")
         if re.fullmatch(r"\d{4}年?", fig):
             continue
-        clause_start = max(norm.rfind(ch, 0, m.start()) for ch in "，,；;。：:、（(") + 1
-        before = norm[clause_start : m.start()]
-        label = _LABEL_CHARS.search(before)
-        words = label.group(0) if label else ""
-        words = re.sub(r"^(?:共|全|累计|已|新|达到|达|有|约|计|其中|建成|建立|成立|打造)+", "", words)
-        if len(words) >= 2:
-            item = f"{words[-14:]}{fig}"
+        after = _nouns(norm[m.end() : m.end() + 14], leading=True)
+        if len(after) >= 2 and not fig.endswith("%"):
+            # “68个社区党群服务站”: the counted thing follows the measure word.
+            item = f"{fig}{after}"
         else:
-            after = re.match(r"[\u4e00-\u9fff]{2,10}", norm[m.end() :])
-            item = f"{fig}{after.group(0)}" if after else fig
+            clause_start = max(norm.rfind(ch, 0, m.start()) for ch in "，,；;。：:、（(") + 1
+            label = _LABEL_CHARS.search(norm[clause_start : m.start()])
+            words = label.group(0) if label else ""
+            words = re.sub(r"^(?:共|全|累计|已|新|其中)+", "", words)
+            words = re.sub(r"(?:达到|达|为|有|共|约|计|超过|突破|增至|增加|占)+$", "", words)
+            words = _nouns(words[-16:], leading=False) or words[-8:]
+            item = f"{words}{fig}" if len(words) >= 2 else fig
         if item not in out:
             out.append(item)
         if len(out) >= limit:
             break
     return out
+
+
+def _nouns(text: str, *, leading: bool) -> str:
+    """The noun phrase at the start (leading) or end of `text`, by jieba's part of speech."""
+    import jieba.posseg
+
+    if not text:
+        return ""
+    with _POS_LOCK:
+        words = [(w.word, w.flag) for w in jieba.posseg.lcut(text)]
+    if not leading:
+        words.reverse()
+    kept: list[str] = []
+    for word, flag in words:
+        nounish = flag.startswith(("n", "vn", "j")) or flag in ("an", "b", "l")
+        if not nounish or not re.match(r"[\u4e00-\u9fff]", word):
+            break
+        kept.append(word)
+    if not leading:
+        kept.reverse()
+    return "".join(kept)
+
+
+_POS_LOCK = threading.Lock()

@@ -23,12 +23,21 @@ from assistant.answer_llm import (
     LLMAnswerer,
     fallback_draft,
     make_answerer,
+    passage_budget,
     secrets_of,
 )
-from assistant.answers import MODES, Answer, Draft, neutralize_markdown
+from assistant.answers import (
+    MODES,
+    OFFLINE,
+    OFFLINE_NOT_FOUND_LABEL,
+    Answer,
+    Draft,
+    neutralize_markdown,
+)
 from assistant.citations import verify_citations
 from assistant.conversation import condense_question, region_names_of
 from assistant.prompts import PromptError, PromptLibrary, format_passage
+from assistant.scope import place_message, regions_within, uncovered_places
 from assistant.settings import Settings
 from assistant.tokens import PASSAGE_OVERHEAD_TOKENS, count_tokens, pack_passages
 from assistant.types import Passage
@@ -104,6 +113,11 @@ def answer_question(
     )
     regions = [r for r in (regions or []) if r] or None
     named = list(regions or _detect(retriever, standalone))
+    if not named:
+        inside = regions_within(standalone, retriever.regions())
+        if inside:
+            named = inside
+            regions = inside
     used_mode = _mode(mode)
     if used_mode == "auto":
         used_mode = "compare" if cmp.is_cross_question(standalone, named) else "qa"
@@ -197,8 +211,27 @@ def _qa(
     ans.timings_ms["retrieve"] = _ms(t)
     ans.retrieved = passages
     t = time.perf_counter()
+    library = list(retriever.regions())
+    stats = _stats_of(retriever)
+    mentioned = stats.mentions if stats is not None else None
+    places = [] if regions else uncovered_places(question, library, passages, mentioned)
+    if places:
+        draft = Draft(
+            text=f"{OFFLINE_NOT_FOUND_LABEL}\n\n{place_message(places, library)}",
+            answerer=OFFLINE,
+            found=False,
+            require_citation=False,
+            evidence="weak",
+            failure="place_not_in_library",
+        )
+        if on_token is not None:
+            on_token(draft.text)
+        _finish(ans, draft, [], settings)
+        ans.timings_ms["answer"] = _ms(t)
+        return
     if isinstance(answerer, LLMAnswerer):
-        passages = pack(passages, settings)
+        budget = passage_budget(settings, answerer.prompt_tokens(question, style))
+        passages = pack(passages, settings, budget)
     draft = answerer.answer(question, passages, regions=regions, style=style, on_token=on_token)
     _finish(ans, draft, passages, settings)
     ans.timings_ms["answer"] = _ms(t)
@@ -233,7 +266,9 @@ def _compare(
     used = plan
     if llm is not None and plan.found:
         relevant = sum(1 for p in plan.parts if p.relevant)
-        budget = max(200, settings.context_tokens // max(1, relevant))
+        budget = max(
+            200, passage_budget(settings, llm.prompt_tokens(question, style)) // max(1, relevant)
+        )
         used = cmp.restrict(plan, lambda part: pack(part.passages, settings, budget))
         gen = llm.call(cmp.compare_messages(used, prompts, style), on_token=on_token)
         if gen.ok:

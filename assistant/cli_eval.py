@@ -8,12 +8,20 @@ from pathlib import Path
 
 from assistant.settings import PROJECT_ROOT, get_settings
 
-DEFAULT_QUESTIONS = PROJECT_ROOT / "data" / "eval" / "questions.jsonl"
+EVAL_ROOT = PROJECT_ROOT / "data" / "eval"
+DEFAULT_QUESTIONS = EVAL_ROOT / "questions.jsonl"
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from assistant.cli import UserError, get_assistant
-    from assistant.evaluation import EvalError, evaluate, load_questions
+    from assistant.evaluation import (
+        EvalError,
+        QuestionSet,
+        assistant_for,
+        discover_sets,
+        evaluate,
+        load_questions,
+    )
 
     settings = get_settings()
     if args.llm and not settings.llm_configured:
@@ -23,34 +31,55 @@ def cmd_eval(args: argparse.Namespace) -> int:
         )
     if args.k is not None and not 1 <= args.k <= 50:
         raise UserError("--k 应在 1 到 50 之间。")
-    try:
-        questions = load_questions(Path(args.questions))
-    except EvalError as exc:
-        raise UserError(str(exc)) from exc
-    assistant = get_assistant()
-    if assistant.store.count() == 0:
-        raise UserError("向量库中还没有报告，请先运行 assistant ingest。")
-    baseline = None
-    if not args.no_baseline:
-        from assistant.baseline import BaselineRAG
-
-        baseline = BaselineRAG.for_assistant(assistant)
-    try:
-        report = evaluate(
-            assistant,
-            questions,
-            k=args.k,
-            baseline=baseline,
-            offline=not args.llm,
-            source=str(args.questions),
-        )
-    finally:
-        if baseline is not None:
-            baseline.close()
-    if args.json:
-        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+    if args.questions:
+        docs = Path(args.docs) if args.docs else None
+        if docs is not None and not docs.is_dir():
+            raise UserError(f"文档文件夹 {docs} 不存在。")
+        sets = [QuestionSet(Path(args.questions).stem, Path(args.questions), docs)]
     else:
-        print(report.render())
+        sets = discover_sets(EVAL_ROOT)
+        if not sets:
+            raise UserError(f"{EVAL_ROOT} 下没有评测问题文件。")
+    base = get_assistant()
+    reports = []
+    for qset in sets:
+        try:
+            questions = load_questions(qset.questions, split=args.split)
+            assistant = assistant_for(base, qset)
+        except EvalError as exc:
+            raise UserError(str(exc)) from exc
+        if assistant.store.count() == 0:
+            raise UserError("向量库中还没有报告，请先运行 assistant ingest。")
+        baseline = None
+        if not args.no_baseline:
+            from assistant.baseline import BaselineRAG
+
+            baseline = BaselineRAG.for_assistant(
+                assistant, [qset.docs] if qset.docs is not None else None
+            )
+        try:
+            report = evaluate(
+                assistant,
+                questions,
+                k=args.k,
+                baseline=baseline,
+                offline=not args.llm,
+                source=f"{qset.name}（{qset.questions}）"
+                + (f" split={args.split}" if args.split else ""),
+            )
+        finally:
+            if baseline is not None:
+                baseline.close()
+        reports.append((qset.name, report))
+    if args.json:
+        out = {name: r.to_json() for name, r in reports}
+        print(
+            json.dumps(
+                out if len(out) > 1 else next(iter(out.values())), ensure_ascii=False, indent=2
+            )
+        )
+    else:
+        print("\n\n".join(r.render() for _, r in reports))
     return 0
 
 
@@ -58,9 +87,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="评测问答质量，并与普通 LangChain 做法（基线）对比")
     p.add_argument(
         "--questions",
-        default=str(DEFAULT_QUESTIONS),
-        help="问题文件（jsonl：id, question, kind, gold_docs, answer_keys, evidence）",
+        default=None,
+        help="问题文件（jsonl：id, question, kind, gold_docs, answer_keys, evidence[, split]）；"
+        "默认评测 data/eval/ 下的全部问题集",
     )
+    p.add_argument("--docs", default=None, help="问题文件对应的文档文件夹（默认：当前资料库）")
+    p.add_argument("--split", choices=("calib", "check"), default=None, help="只评测该划分")
     p.add_argument("--json", action="store_true", help="以 JSON 输出")
     p.add_argument("--k", type=int, default=None, help="回答时使用的段落数（默认 ASSISTANT_TOP_K）")
     p.add_argument("--no-baseline", action="store_true", help="不运行基线对比")

@@ -162,11 +162,12 @@ def plan(
         ps = found[g.label]
         if g.regions:
             ps = [p for p in ps if p.chunk.region in g.regions] or ps
-        verdict = ev.assess(f, ps, thresholds)
+        t = thresholds or ev.thresholds()
+        verdict = ev.assess(f, ps, t)
         part = RegionPart(
             region=g.label,
             passages=ps,
-            relevant=bool(ps) and verdict.found,
+            relevant=bool(ps) and verdict.best >= min(t.region_weak, t.weak),
             coverage=verdict.best,
             evidence=verdict.evidence,
         )

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from assistant.catalog import short_name
+from assistant.compare import CROSS_WORDS
 
 _FILLER = re.compile(
     r"^(那么|那|还有|另外|再说说|再看看|再问一下|请问|那请问|和|跟|以及|对于|关于)+|"
@@ -105,7 +106,9 @@ def condense_offline(
             # “大连全市…” -> “薛城区…”: the old region's scope word does not fit the new one.
             rewritten = _SCOPE_AFTER_REGION.sub("\0", rewritten)
             return rewritten.replace("\0", replacement)
-        return "、".join(canon for _, canon in new_regions) + previous
+        # “那浮山县呢？” after “各地……？” asks about 浮山县 alone.
+        topic = CROSS_WORDS.sub("", previous).lstrip("，,、的在")
+        return "、".join(canon for _, canon in new_regions) + (topic or previous)
     if not new_regions and old_regions and core:
         # “那党员教育呢？” after a question about 薛城区: same region, new topic.
         prefix = "、".join(canon for _, canon in old_regions)

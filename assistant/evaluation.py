@@ -16,7 +16,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-KINDS = ("fact", "para", "cross", "none")
+# none: nothing in the library answers it; place: it asks about a place no report covers.
+KINDS = ("fact", "para", "cross", "none", "place")
+ANSWERABLE = ("fact", "para", "cross")
+UNANSWERABLE = ("none", "place")
+SPLITS = ("calib", "check")
 # Groups reported, in order; "fact+para" is what the thresholds of the other issues name.
 GROUPS: dict[str, tuple[str, ...]] = {
     "all": KINDS,
@@ -25,7 +29,10 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "para": ("para",),
     "cross": ("cross",),
     "none": ("none",),
+    "place": ("place",),
+    "none+place": UNANSWERABLE,
 }
+FIRST_CHARS = 200
 RETRIEVAL_DEPTH = 10
 RECALL_AT = (1, 5, 10)
 
@@ -38,11 +45,13 @@ METRICS: dict[str, str] = {
     "answer_key_accuracy": "答案要点准确率",
     "citation_precision": "引用精确率",
     "gold_doc_coverage": "标准文档引用覆盖",
-    "none_not_found": "无答案题答未找到",
+    "none_not_found": "无答案题答未找到（含库外地点）",
+    "answerable_not_found": "有答案题答未找到",
+    "key_in_first_200": "答案要点在前200字",
     "unsupported_share": "含无依据句的回答占比",
 }
 # For these, lower is better: the ratio column is still ours / baseline.
-LOWER_IS_BETTER = frozenset({"unsupported_share"})
+LOWER_IS_BETTER = frozenset({"unsupported_share", "answerable_not_found"})
 
 _WS = re.compile(r"\s+")
 
@@ -59,9 +68,10 @@ class Question:
     gold_docs: list[str] = field(default_factory=list)
     answer_keys: list[list[str]] = field(default_factory=list)
     evidence: str = ""
+    split: str = ""
 
 
-def load_questions(path: Path) -> list[Question]:
+def load_questions(path: Path, split: str | None = None) -> list[Question]:
     """Read a questions.jsonl file (id, question, kind, gold_docs, answer_keys, evidence)."""
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
@@ -80,6 +90,7 @@ def load_questions(path: Path) -> list[Question]:
                 gold_docs=[str(d) for d in row.get("gold_docs") or []],
                 answer_keys=[[str(a) for a in group] for group in row.get("answer_keys") or []],
                 evidence=str(row.get("evidence") or ""),
+                split=str(row.get("split") or ""),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise EvalError(
@@ -89,9 +100,17 @@ def load_questions(path: Path) -> list[Question]:
             raise EvalError(
                 f"评测问题文件 {path} 第 {n} 行的 kind={q.kind!r} 未知，可选 {'/'.join(KINDS)}。"
             )
+        if q.split and q.split not in SPLITS:
+            raise EvalError(
+                f"评测问题文件 {path} 第 {n} 行的 split={q.split!r} 未知，可选 {'/'.join(SPLITS)}。"
+            )
         out.append(q)
     if not out:
         raise EvalError(f"评测问题文件 {path} 中没有问题。")
+    if split:
+        out = [q for q in out if q.split == split]
+        if not out:
+            raise EvalError(f"评测问题文件 {path} 中没有 split={split} 的问题。")
     return out
 
 
@@ -173,6 +192,7 @@ class AnswerView:
     found: bool
     cited_docs: list[str]
     unsupported: int | None  # None: the pipeline does not check its sentences
+    lead: str = ""  # the answer as shown, from its start (for "the key comes first")
 
 
 class Pipeline(Protocol):
@@ -212,6 +232,7 @@ def view_of_answer(ans) -> AnswerView:
         found=bool(ans.found),
         cited_docs=list(dict.fromkeys(cited)),
         unsupported=len(ans.unsupported),
+        lead=ans.answer,
     )
 
 
@@ -227,6 +248,7 @@ class Outcome:
     evidence_rank: int | None
     has_evidence: bool
     key_match: bool | None
+    key_first: bool | None
     cited_docs: list[str]
     citation_precision: float | None
     gold_doc_coverage: float | None
@@ -254,6 +276,9 @@ def run_pipeline(
                 evidence_rank=evidence_rank([h.text for h in hits], q.evidence),
                 has_evidence=bool(squeeze(q.evidence)),
                 key_match=answer_keys_match(ans.text, q.answer_keys) if q.answer_keys else None,
+                key_first=answer_keys_match((ans.lead or ans.text)[:FIRST_CHARS], q.answer_keys)
+                if q.answer_keys and q.kind == "fact"
+                else None,
                 cited_docs=ans.cited_docs,
                 citation_precision=citation_precision(ans.cited_docs, q.gold_docs)
                 if q.gold_docs
@@ -271,7 +296,9 @@ def summarize(outcomes: Sequence[Outcome]) -> dict[str, Any]:
     """The metrics of a set of outcomes; a metric is None when no question applies."""
     ranks = [o.evidence_rank for o in outcomes if o.has_evidence]
     keyed = [o.key_match for o in outcomes if o.key_match is not None]
-    none_qs = [o for o in outcomes if o.kind == "none"]
+    none_qs = [o for o in outcomes if o.kind in UNANSWERABLE]
+    answerable = [o for o in outcomes if o.kind in ANSWERABLE]
+    first = [o.key_first for o in outcomes if o.key_first is not None]
     checked = [o for o in outcomes if o.unsupported is not None]
     metrics: dict[str, Any] = {"n": len(outcomes)}
     for k in RECALL_AT:
@@ -283,6 +310,10 @@ def summarize(outcomes: Sequence[Outcome]) -> dict[str, Any]:
     metrics["none_not_found"] = (
         sum(1 for o in none_qs if not o.found) / len(none_qs) if none_qs else None
     )
+    metrics["answerable_not_found"] = (
+        sum(1 for o in answerable if not o.found) / len(answerable) if answerable else None
+    )
+    metrics["key_in_first_200"] = sum(first) / len(first) if first else None
     metrics["unsupported_share"] = (
         sum(1 for o in checked if o.unsupported) / len(checked) if checked else None
     )
@@ -424,3 +455,48 @@ def evaluate(
         config = baseline.describe()
     answerer = "离线摘录" if offline else "大模型"
     return EvalReport(source, k, answerer, ours, base, config, seconds)
+
+
+# ---- question sets -----------------------------------------------------------------------
+
+
+@dataclass
+class QuestionSet:
+    """A question file and the folder of documents it is about (None: the shipped samples,
+    which are the default library)."""
+
+    name: str
+    questions: Path
+    docs: Path | None = None
+
+
+def discover_sets(root: Path) -> list[QuestionSet]:
+    """`root/questions.jsonl` (the samples) and every `root/<name>/questions.jsonl` that has
+    a `docs/` folder beside it."""
+    sets: list[QuestionSet] = []
+    if (root / "questions.jsonl").is_file():
+        sets.append(QuestionSet("sample", root / "questions.jsonl", None))
+    for sub in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
+        if (sub / "questions.jsonl").is_file() and (sub / "docs").is_dir():
+            sets.append(QuestionSet(sub.name, sub / "questions.jsonl", sub / "docs"))
+    return sets
+
+
+def assistant_for(base, qset: QuestionSet):
+    """The Assistant a set is scored on: the given one for the samples, or one over the
+    set's documents in its own store under `<store>/eval/<name>` (kept between runs, so
+    unchanged documents are not embedded again)."""
+    if qset.docs is None:
+        return base
+    from assistant.service import Assistant
+
+    store = base.settings.store_dir / "eval" / qset.name
+    settings = base.settings.model_copy(
+        update={"reports_dir": qset.docs, "store_dir": store, "upload_dir": store / "uploads"}
+    )
+    assistant = Assistant.from_settings(settings)
+    results = assistant.ingest_paths([qset.docs])
+    bad = [r.line() for r in results if not r.ok]
+    if bad:
+        raise EvalError(f"评测文档 {qset.docs} 有文件无法索引：" + "；".join(bad))
+    return assistant

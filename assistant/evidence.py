@@ -48,20 +48,24 @@ QUESTION_WORDS = frozenset(
 )
 # "哪个县/哪些城市": the place-type noun after the question word is part of the question.
 _WHICH_PLACE = re.compile(r"(?:哪|哪个|哪些|哪几个|什么)(?:地方|地区|城市|省份|省|市|县|区|旗|乡镇|镇|村)")
-_SPLIT = "\u2002"  # stands where a removed word was, so no bigram spans the gap
+_SPLIT = "\u2002"
+_SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]?")  # stands where a removed word was, so no bigram spans the gap
 
 
 @dataclass(frozen=True)
 class Thresholds:
     """Calibrated decision values (see calibration.json for where they come from)."""
 
+    sentence_weight: float = 0.5  # share of the score from the best single sentence
     dense_weight: float = 1.0
     dense_center: float = 0.85
     strong: float = 0.55
     weak: float = 0.35
     dense_only_strong: float = 0.86  # questions with no Chinese content (e.g. English)
     dense_only_weak: float = 0.83
-    region_covered: float = 0.45  # a region/document counts as covering a theme
+    # A region (or document) of a comparison covers the theme from this score up; fitted on
+    # cross questions, so the theme's gold documents are kept (never above `weak`).
+    region_weak: float = 0.35
 
 
 @lru_cache(maxsize=1)
@@ -114,6 +118,12 @@ class GramStats:
         if _YEAR.match(gram):
             w *= 0.5  # reports say 今年/上年 as often as the year itself
         return w
+
+
+    def mentions(self, name: str) -> bool:
+        """Whether some chunk holds every bigram of `name` (a cheap "is it named" test)."""
+        gs = grams(name)
+        return bool(gs) and all(self.df.get(g, 0) > 0 for g in gs)
 
 
 EMPTY_STATS = GramStats([])
@@ -175,6 +185,7 @@ class Evidence:
     lexical: float
     dense: float
     score: float
+    sentence: float = 0.0  # coverage by the passage's best sentence
 
 
 @dataclass
@@ -197,12 +208,14 @@ def score_passages(
     out: list[Evidence] = []
     for p in passages:
         lex = coverage(f, p.chunk.text + " " + p.chunk.section)
+        sent = max((coverage(f, x) for x in _SENTENCE.findall(p.chunk.text)), default=0.0)
         dense = p.dense_sim if p.dense_sim is not None else t.dense_center - 0.05
         if f.lexical:
-            score = lex + t.dense_weight * (dense - t.dense_center)
+            mixed = t.sentence_weight * sent + (1 - t.sentence_weight) * lex
+            score = mixed + t.dense_weight * (dense - t.dense_center)
         else:
             score = dense
-        out.append(Evidence(p, lex, dense, score))
+        out.append(Evidence(p, lex, dense, score, sent))
     return out
 
 
