@@ -209,7 +209,8 @@ def score_passages(
     for p in passages:
         lex = coverage(f, p.chunk.text + " " + p.chunk.section)
         sent = max((coverage(f, x) for x in _SENTENCE.findall(p.chunk.text)), default=0.0)
-        dense = p.dense_sim if p.dense_sim is not None else t.dense_center - 0.05
+        # A passage only BM25 found is a lexical match: its dense term is neutral.
+        dense = p.dense_sim if p.dense_sim is not None else t.dense_center
         if f.lexical:
             mixed = t.sentence_weight * sent + (1 - t.sentence_weight) * lex
             score = mixed + t.dense_weight * (dense - t.dense_center)

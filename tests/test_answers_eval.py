@@ -39,9 +39,37 @@ def test_offline_answers_meet_the_issue_targets(indexed_assistant, eval_question
 
 
 def test_not_found_for_terms_absent_from_the_reports(indexed_assistant) -> None:
-    for question in ("浦东新区有多少个党群服务中心？", "大连市2023年的地区生产总值是多少？"):
-        ans = indexed_assistant.ask(question, offline=True)
-        assert not ans.found and "报告中未找到" in ans.answer, ans.answer
+    ans = indexed_assistant.ask("大连市2023年的地区生产总值是多少？", offline=True)
+    assert not ans.found and "报告中未找到" in ans.answer, ans.answer
+    assert ans.failure == "not_found" and ans.citations == []
+
+
+def test_a_place_no_report_covers_gets_its_own_answer(indexed_assistant) -> None:
+    ans = indexed_assistant.ask("浦东新区有多少个党群服务中心？", offline=True)
+    assert not ans.found and ans.failure == "place_not_in_library"
+    assert "资料库中没有关于上海市浦东新区的报告" in ans.answer and ans.citations == []
+    # A province holding library regions is not "missing": it scopes to them.
+    ans = indexed_assistant.ask("辽宁省有哪些社区党建做法？", offline=True)
+    assert ans.found and {c.region for c in ans.citations} <= {"大连市", "清河门区"}
+
+
+def test_follow_up_after_a_cross_question_is_about_that_region_alone(indexed_assistant) -> None:
+    first = indexed_assistant.ask("各地是如何建设党群服务中心的？", offline=True)
+    assert first.mode == "compare"
+    history = [
+        {
+            "role": "user",
+            "content": first.question,
+            "standalone_question": first.standalone_question,
+        },
+        {"role": "assistant", "content": first.answer},
+    ]
+    ans = indexed_assistant.ask("那浮山县呢？", history=history, offline=True)
+    assert ans.standalone_question == "浮山县是如何建设党群服务中心的？"
+    assert ans.mode == "qa" and ans.found
+    assert {c.region for c in ans.citations} == {"浮山县"}
+    by_region = {r.region: r for r in first.regions}
+    assert by_region["浮山县"].found  # chat and comparison agree on the same evidence
 
 
 def test_follow_up_on_the_real_index(indexed_assistant) -> None:

@@ -176,6 +176,57 @@ def test_none_questions_answer_not_found(eval_report):
 
 
 @pytest.mark.integration
+def test_sample_set_meets_the_answer_targets(eval_report):
+    g = eval_report.groups()
+    text = eval_report.render()
+    assert g["fact+para"]["answer_key_accuracy"]["ours"] >= 0.85, text
+    assert g["all"]["answerable_not_found"]["ours"] <= 0.05, text
+    assert g["none+place"]["none_not_found"]["ours"] >= 0.8, text
+    assert g["fact"]["key_in_first_200"]["ours"] >= 0.7, text
+    assert g["cross"]["gold_doc_coverage"]["ours"] >= 0.85, text
+
+
+# ---- the development set: real public documents nobody on the team wrote ------------------
+
+DEV_SET = EVAL_FILE.parent / "dev"
+
+
+@pytest.fixture(scope="session")
+def dev_report(indexed_assistant):
+    from assistant.evaluation import QuestionSet, assistant_for
+
+    qset = QuestionSet("dev", DEV_SET / "questions.jsonl", DEV_SET / "docs")
+    return evaluate(assistant_for(indexed_assistant, qset), load_questions(qset.questions))
+
+
+@pytest.mark.integration
+def test_dev_set_answers(dev_report):
+    """Measured levels on the development set (both splits; see the issue note for the
+    calib/check figures). Below the issue's targets where marked: these guard against
+    regressions while the gaps are worked on."""
+    g = dev_report.groups()
+    text = dev_report.render()
+    assert g["fact+para"]["recall@5"]["ours"] >= 0.9, text
+    assert g["fact+para"]["answer_key_accuracy"]["ours"] >= 0.8, text
+    assert g["fact"]["key_in_first_200"]["ours"] >= 0.7, text
+    assert g["place"]["none_not_found"]["ours"] >= 0.8, text
+    assert g["all"]["answerable_not_found"]["ours"] <= 0.12, text  # target 0.05
+    assert g["all"]["citation_precision"]["ours"] >= 0.8, text  # target 0.9
+    assert g["cross"]["gold_doc_coverage"]["ours"] >= 0.6, text  # target 0.85
+
+
+@pytest.mark.integration
+def test_eval_discovers_every_question_set():
+    from assistant.evaluation import discover_sets
+
+    sets = {s.name: s for s in discover_sets(EVAL_FILE.parent)}
+    assert sets["sample"].docs is None
+    assert sets["dev"].docs == DEV_SET / "docs"
+    qs = load_questions(DEV_SET / "questions.jsonl", split="check")
+    assert qs and all(q.split == "check" for q in qs)
+
+
+@pytest.mark.integration
 def test_cli_eval_json(indexed_assistant):
     env = {**os.environ, "ASSISTANT_STORE_DIR": str(indexed_assistant.settings.store_dir)}
     out = subprocess.run(

@@ -172,67 +172,38 @@ def render_export(answer: Answer, key: str) -> None:
 
 # ---- 跨地区比较 ---------------------------------------------------------------------------
 
-COLUMNS = ["地区", "主要做法", "关键数据", "证据段落"]
-_TABLE_ROW = re.compile(r"^\s*\|(.+)\|\s*$")
-_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}")
-
-
+COLUMNS = ["地区", "主要做法", "关键数据", "证据强度"]
 def compare_rows(answer: Answer) -> pd.DataFrame:
-    """One row per region: findings and key figures with their [n], and the evidence count.
-
-    The cells come from the answer's own 对比表 (what the offline extract and the model
-    write); a region missing from it is filled from its section of the answer.
-    """
-    table = _answer_table(answer.answer or "")
+    """One row per region: the main measure and key figures with their [n], and the
+    evidence strength, read from the answer's per-region records (never from its text)."""
     rows = []
     for r in answer.regions:
-        practice, figures = table.get(r.region, ("", ""))
         if not r.found:
             practice, figures = NOT_COVERED_SHORT, "—"
-        elif not practice:
-            lines = [ln.lstrip("-*• ").strip() for ln in r.summary.splitlines() if ln.strip()]
-            practice = lines[0] if lines else "（见引用段落）"
-            figures = _figures_with_refs(r.summary) or "—"
+        else:
+            practice = r.practice or _first_line(r.summary) or "（见引用段落）"
+            figures = "；".join(r.figures) or "—"
         rows.append(
             {
                 "地区": r.region,
                 "主要做法": practice,
-                "关键数据": figures or "—",
-                "证据段落": len(r.citations),
+                "关键数据": figures,
+                "证据强度": round(max(0.0, r.strength), 2) if r.found else 0.0,
             }
         )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _answer_table(text: str) -> dict[str, tuple[str, str]]:
-    """Region -> (主要做法, 关键数据) from the answer's Markdown table, if it has one."""
-    out: dict[str, tuple[str, str]] = {}
-    for line in text.splitlines():
-        m = _TABLE_ROW.match(line)
-        if not m or _TABLE_RULE.match(line):
-            continue
-        cells = [c.strip() for c in m.group(1).split("|")]
-        if len(cells) >= 3 and cells[0] and cells[0] != "地区":
-            region = cells[0].strip("* ")
-            out.setdefault(region, (cells[1], cells[2]))
-    return out
-
-
-def _figures_with_refs(summary: str) -> str:
-    found: list[str] = []
-    for line in summary.splitlines():
-        refs = "".join(dict.fromkeys(f"[{n}]" for n in _MARKER.findall(line)))
-        for figure in exports.key_figures(line):
-            if len(found) < 3:
-                found.append(figure + refs)
-    return "；".join(found)
+def _first_line(summary: str) -> str:
+    lines = [ln.lstrip("-*• ").strip() for ln in summary.splitlines() if ln.strip()]
+    return lines[0] if lines else ""
 
 
 def render_compare_table(answer: Answer) -> None:
     frame = compare_rows(answer)
     if frame.empty:
         return
-    shown = frame.drop(columns=["证据段落"]).copy()
+    shown = frame.drop(columns=["证据强度"]).copy()
     for column in shown.columns:
         shown[column] = shown[column].map(lambda v: _cell(str(v)))
     st.table(shown, hide_index=True)
@@ -250,22 +221,22 @@ def _cell(value: str) -> str:
 
 
 def evidence_frame(answer: Answer) -> pd.DataFrame:
-    """Cited passages per region, for the bar chart (regions without evidence show 0)."""
+    """Evidence strength per region, for the bar chart (regions not covered show 0)."""
     frame = compare_rows(answer)
-    return frame.set_index("地区")[["证据段落"]]
+    return frame.set_index("地区")[["证据强度"]]
 
 
 def render_evidence_chart(answer: Answer) -> None:
     frame = evidence_frame(answer)
     if frame.empty:
         return
-    st.markdown("**各地区证据**（引用的报告段落数；为 0 的地区报告未涉及此主题）")
+    st.markdown("**各地区证据强度**（报告内容与主题的吻合程度；为 0 的地区报告未涉及此主题）")
     st.bar_chart(
         frame,
-        y="证据段落",
+        y="证据强度",
         # With horizontal bars Streamlit puts x_label on the category (region) axis.
         x_label="",
-        y_label="引用段落数",
+        y_label="证据强度",
         horizontal=True,
         sort=False,
         color="#b8322a",
