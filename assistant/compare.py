@@ -218,9 +218,7 @@ def offline_compare(plan_: ComparePlan) -> Draft:
         if not part.relevant:
             sections += [NOT_COVERED, ""]
             rows.append(f"| {part.region} | {NOT_COVERED} | — |")
-            summaries.append(
-                RegionSummary(part.region, False, NOT_COVERED, strength=part.coverage)
-            )
+            summaries.append(RegionSummary(part.region, False, NOT_COVERED, strength=part.coverage))
             continue
         evidence = part.evidence or ev.score_passages(plan_.focus, part.passages)
         picks = pick_sentences(
@@ -240,9 +238,7 @@ def offline_compare(plan_: ComparePlan) -> Draft:
         picks.sort(key=lambda k: (k.n, k.order))
         lines = [f"- {quote(k.text)}[{k.n}]" for k in picks]
         sections += [*lines, ""]
-        sentences += [
-            DraftSentence(quote(k.text), [k.n], k.passage.chunk.region) for k in picks
-        ]
+        sentences += [DraftSentence(quote(k.text), [k.n], k.passage.chunk.region) for k in picks]
         rows.append(f"| {part.region} | {_cell(practice)} | {_cell('；'.join(figs)) or '—'} |")
         summaries.append(
             RegionSummary(

@@ -47,9 +47,13 @@ QUESTION_WORDS = frozenset(
     各地 各区 各县 各市 各个 各 地区 地方 有关 相关 哪些地方 哪些地区 比较 对比 异同 分别是""".split()
 )
 # "哪个县/哪些城市": the place-type noun after the question word is part of the question.
-_WHICH_PLACE = re.compile(r"(?:哪|哪个|哪些|哪几个|什么)(?:地方|地区|城市|省份|省|市|县|区|旗|乡镇|镇|村)")
+_WHICH_PLACE = re.compile(
+    r"(?:哪|哪个|哪些|哪几个|什么)(?:地方|地区|城市|省份|省|市|县|区|旗|乡镇|镇|村)"
+)
 _SPLIT = "\u2002"
-_SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]?")  # stands where a removed word was, so no bigram spans the gap
+_SENTENCE = re.compile(
+    r"[^。！？!?；;\n]+[。！？!?；;]?"
+)  # stands where a removed word was, so no bigram spans the gap
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,9 @@ def thresholds() -> Thresholds:
     try:
         data = json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))
         values = data.get("thresholds", {})
-        return Thresholds(**{k: float(v) for k, v in values.items() if k in Thresholds.__annotations__})
+        return Thresholds(
+            **{k: float(v) for k, v in values.items() if k in Thresholds.__annotations__}
+        )
     except (OSError, ValueError, TypeError):
         return Thresholds()
 
@@ -118,7 +124,6 @@ class GramStats:
         if _YEAR.match(gram):
             w *= 0.5  # reports say 今年/上年 as often as the year itself
         return w
-
 
     def mentions(self, name: str) -> bool:
         """Whether some chunk holds every bigram of `name` (a cheap "is it named" test)."""
@@ -230,4 +235,3 @@ def assess(f: Focus, passages: Sequence[Passage], t: Thresholds | None = None) -
     strong, weak = (t.strong, t.weak) if f.lexical else (t.dense_only_strong, t.dense_only_weak)
     level = STRONG if best >= strong else MODERATE if best >= weak else WEAK
     return Verdict(level, best, ev)
-

@@ -137,7 +137,7 @@ def test_load_questions_names_bad_line(tmp_path):
 
 @pytest.mark.unit
 def test_summarize_empty_metrics_are_none():
-    out = [Outcome("n", "none", None, False, None, [], None, None, True, None, 0.0)]
+    out = [Outcome("n", "none", None, False, None, None, [], None, None, True, None, 0.0)]
     m = summarize(out)
     assert m["recall@5"] is None and m["answer_key_accuracy"] is None
     assert m["none_not_found"] == 0.0 and m["unsupported_share"] is None

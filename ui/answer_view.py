@@ -173,6 +173,8 @@ def render_export(answer: Answer, key: str) -> None:
 # ---- 跨地区比较 ---------------------------------------------------------------------------
 
 COLUMNS = ["地区", "主要做法", "关键数据", "证据强度"]
+
+
 def compare_rows(answer: Answer) -> pd.DataFrame:
     """One row per region: the main measure and key figures with their [n], and the
     evidence strength, read from the answer's per-region records (never from its text)."""
