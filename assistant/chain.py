@@ -38,6 +38,7 @@ from assistant.citations import verify_citations
 from assistant.conversation import condense_question, region_names_of
 from assistant.prompts import PromptError, PromptLibrary, format_passage
 from assistant.scope import place_message, regions_within, uncovered_places
+from assistant.scope import warm as warm_gazetteer
 from assistant.settings import Settings
 from assistant.tokens import PASSAGE_OVERHEAD_TOKENS, count_tokens, pack_passages
 from assistant.types import Passage
@@ -100,6 +101,7 @@ def answer_question(
     answerer = make_answerer(settings, chat_model, offline, prompts=prompts, region_names=names)
     _give_stats(answerer, retriever)
     llm = answerer if isinstance(answerer, LLMAnswerer) else None
+    warm_gazetteer()  # a one-time load must not eat the model's deadline
     deadline = llm.new_deadline() if llm else None
     if llm:
         llm.deadline = deadline

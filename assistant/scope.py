@@ -19,12 +19,20 @@ log = logging.getLogger(__name__)
 
 def _divisions(text: str) -> list:
     try:
-        from assistant.gazetteer import divisions_in
+        from assistant.gazetteer import all_divisions, divisions_in
 
+        if not text:
+            all_divisions()
+            return []
         return divisions_in(text)
     except Exception:  # noqa: BLE001 - without the gazetteer no place is judged uncovered
         log.warning("gazetteer unavailable; places in questions are not checked", exc_info=True)
         return []
+
+
+def warm() -> None:
+    """Load the gazetteer now (about 1.5 s, once per process), outside any answer deadline."""
+    _divisions("")
 
 
 def _family(region: str) -> set[str]:
