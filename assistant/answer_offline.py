@@ -178,7 +178,7 @@ class SentenceScorer:
             if self.unit_re is not None and self.unit_re.search(norm):
                 bonus += 0.3
             elif self._figure_on_topic(norm):
-                bonus += 0.25  # “6331个网格” for a question on 网格化 and 规模
+                bonus += 0.25  # “120个网格” for a question on 网格 and 规模
             elif _ANY_NUMBER.search(norm):
                 bonus += 0.1
             else:
