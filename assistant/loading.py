@@ -1,15 +1,24 @@
-"""Load an untrusted report file (.txt .md .docx .pdf) into plain text, or refuse it clearly."""
+"""Load an untrusted report file into plain text, or refuse it clearly.
+
+This module checks the file (type, size, readability) and decodes plain text; each other
+format has its own reader module (`load_docx`, `load_pdf`, …) that returns a `Loaded`.
+"""
 
 from __future__ import annotations
 
 import codecs
-import io
+import importlib
 import re
 import unicodedata
-import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
-SUPPORTED_SUFFIXES: tuple[str, ...] = (".txt", ".md", ".docx", ".pdf")
+# Suffix → module whose `read(name, data, *, max_chars, max_bytes) -> Loaded` loads the format.
+_READERS: dict[str, str] = {
+    ".docx": "assistant.load_docx",
+    ".pdf": "assistant.load_pdf",
+}
+SUPPORTED_SUFFIXES: tuple[str, ...] = (".txt", ".md", *_READERS)
 
 # Control characters that never appear in real prose (tab, newline, CR, FF, VT are fine).
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
@@ -28,8 +37,22 @@ class LoadError(Exception):
         return f"{self.path_name}: {self.reason}"
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """A loaded file: its text, the format it came from and, for paged sources, each page."""
+
+    text: str
+    format: str  # "txt", "md", "docx", "pdf"…
+    pages: tuple[str, ...] = ()  # raw text of page 1, 2, …; empty when the source has no pages
+
+
 def load_text(path: Path, *, max_bytes: int, max_chars: int) -> str:
     """Decoded text of `path` with "\\n" newlines and no NULs; raises LoadError otherwise."""
+    return load_document(path, max_bytes=max_bytes, max_chars=max_chars).text
+
+
+def load_document(path: Path, *, max_bytes: int, max_chars: int) -> Loaded:
+    """`path` loaded as a `Loaded`; raises LoadError with a Chinese reason otherwise."""
     path = Path(path)
     name = path.name
     suffix = path.suffix.lower()
@@ -60,13 +83,12 @@ def load_text(path: Path, *, max_bytes: int, max_chars: int) -> str:
         raise LoadError(name, f"文件太大,上限是 {_human(max_bytes)}。请拆分后再上传。")
 
     if suffix in (".txt", ".md"):
-        text = _decode_plain(name, data)
-    elif suffix == ".docx":
-        text = _docx_text(name, data, max_chars=max_chars, max_bytes=max_bytes)
+        loaded = Loaded(_decode_plain(name, data), suffix.lstrip("."))
     else:
-        text = _pdf_text(name, data, max_chars=max_chars)
+        reader = importlib.import_module(_READERS[suffix])
+        loaded = reader.read(name, data, max_chars=max_chars, max_bytes=max_bytes)
 
-    text = _NEWLINE_RE.sub("\n", text).replace("\x00", "")
+    text = _NEWLINE_RE.sub("\n", loaded.text).replace("\x00", "")
     if not text.strip():
         raise LoadError(name, "文件中没有文字内容。请检查是否上传了正确的文件。")
     if len(text) > max_chars:
@@ -74,7 +96,7 @@ def load_text(path: Path, *, max_bytes: int, max_chars: int) -> str:
             name,
             f"文字太长({len(text)} 字),上限是 {max_chars} 字。请拆分后再上传。",
         )
-    return text
+    return Loaded(text, loaded.format, loaded.pages)
 
 
 def _human(n: int) -> str:
@@ -177,127 +199,3 @@ def _reject_garbled(name: str, text: str) -> None:
             name,
             "文件的文字编码无法可靠识别(解码结果是乱码)。请用 UTF-8 编码另存后再上传。",
         )
-
-
-# --- docx -----------------------------------------------------------------------------------
-
-_DOCX_MAIN = "word/document.xml"
-
-
-def _docx_text(name: str, data: bytes, *, max_chars: int, max_bytes: int) -> str:
-    """Paragraph and table text of a .docx, after checking the zip cannot expand too far."""
-    not_docx = "不是有效的 Word(.docx)文档,或文件已损坏。请用 Word 重新另存为 .docx 后再上传。"
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise LoadError(name, not_docx) from exc
-    with zf:
-        infos = zf.infolist()
-        main = next((i for i in infos if i.filename == _DOCX_MAIN), None)
-        if main is None:
-            raise LoadError(name, "这是一个压缩包,但不是 Word(.docx)文档。请上传真正的 Word 文档。")
-        # XML markup is verbose but not 20 bytes per character of text; beyond that it is a bomb.
-        if main.file_size > 20 * max_chars:
-            raise LoadError(
-                name,
-                "Word 文档的正文解压后过大(可能是恶意压缩文件),已拒绝。请检查文件来源。",
-            )
-        total = sum(i.file_size for i in infos)
-        if total > 20 * max_chars + 5 * max_bytes:
-            raise LoadError(
-                name,
-                "Word 文档解压后总大小过大(可能是恶意压缩文件),已拒绝。请检查文件来源。",
-            )
-        _check_inflation(name, zf, infos, not_docx)
-    try:
-        import docx
-        from docx.table import Table
-        from docx.text.paragraph import Paragraph
-
-        document = docx.Document(io.BytesIO(data))
-        parts: list[str] = []
-        for child in document.element.body.iterchildren():
-            tag = child.tag.rsplit("}", 1)[-1]
-            if tag == "p":
-                parts.append(Paragraph(child, document).text)
-            elif tag == "tbl":
-                parts.extend(_table_rows(Table(child, document)))
-    except LoadError:
-        raise
-    except Exception as exc:  # python-docx/lxml raise many kinds on broken packages
-        raise LoadError(name, not_docx) from exc
-    return "\n\n".join(p for p in parts if p.strip())
-
-
-def _check_inflation(name: str, zf: zipfile.ZipFile, infos, not_docx: str) -> None:
-    """Inflate every part in small steps before python-docx does it in one go.
-
-    zipfile inflates a whole member at once and only then cuts it to the size the header
-    declares, so a part that lies about its size would take all of its real size in memory.
-    Read in steps, a liar ends at its declared size with a CRC error instead.
-    """
-    for info in infos:
-        try:
-            with zf.open(info) as fh:
-                while fh.read(1 << 20):
-                    pass
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
-            raise LoadError(name, not_docx) from exc
-        except NotImplementedError as exc:  # an unusual compression method
-            raise LoadError(name, not_docx) from exc
-
-
-def _table_rows(table) -> list[str]:
-    rows: list[str] = []
-    for row in table.rows:
-        cells: list[str] = []
-        seen: set[int] = set()
-        for cell in row.cells:
-            key = id(cell._tc)  # merged cells repeat the same element
-            if key in seen:
-                continue
-            seen.add(key)
-            text = cell.text.strip()
-            if text:
-                cells.append(text)
-        if cells:
-            rows.append(" ".join(cells))
-    return rows
-
-
-# --- pdf ------------------------------------------------------------------------------------
-
-
-def _pdf_text(name: str, data: bytes, *, max_chars: int) -> str:
-    """Text of every page; refuses encrypted, corrupt and image-only PDFs."""
-    corrupt = "不是有效的 PDF 文件,或文件已损坏。请用 PDF 阅读器打开确认后重新导出再上传。"
-    if b"%PDF-" not in data[:1024]:
-        raise LoadError(name, corrupt)
-    try:
-        from pypdf import PdfReader
-        from pypdf.errors import PyPdfError
-
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            raise LoadError(name, "PDF 已加密(设置了密码或权限保护)。请先解除加密后再上传。")
-        pages: list[str] = []
-        total = 0
-        for page in reader.pages:
-            text = page.extract_text() or ""
-            total += len(text)
-            if total > max_chars:
-                raise LoadError(name, f"文字太长(超过 {max_chars} 字)。请拆分后再上传。")
-            pages.append(text)
-    except LoadError:
-        raise
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
-        raise LoadError(name, corrupt) from exc
-    except Exception as exc:  # pypdf can fail in many ways on hostile input
-        raise LoadError(name, corrupt) from exc
-    text = "\n\n".join(pages)
-    if not text.strip():
-        raise LoadError(
-            name,
-            "PDF 中没有可提取的文字(可能是扫描图片)。请先做文字识别(OCR)或上传文字版。",
-        )
-    return text
