@@ -22,10 +22,10 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from assistant.answer_offline import OfflineAnswerer
 from assistant.answers import OFFLINE, Answerer, Draft
 from assistant.citations import NO_CITATION, answer_problems, markers_in
-from assistant.prompts import PromptLibrary, format_passages
+from assistant.prompts import PromptError, PromptLibrary, format_passage, format_passages
 from assistant.reasoning import ReasoningFilter, opens_in_prompt
 from assistant.settings import Settings
-from assistant.tokens import count_tokens
+from assistant.tokens import PASSAGE_OVERHEAD_TOKENS, count_tokens, pack_passages
 from assistant.types import Passage
 
 log = logging.getLogger(__name__)
@@ -402,7 +402,6 @@ class LLMAnswerer:
         self.fallback = fallback
         self.streaming = streaming
         self.name = model_label(chat_model, settings)
-        self.deadline: Deadline | None = None  # set by the chain to share one per answer
         think_prefix = settings.llm_think_prefix
         if think_prefix is None:
             think_prefix = opens_in_prompt(self.name.removeprefix("llm:"))
@@ -436,7 +435,7 @@ class LLMAnswerer:
         return generate(
             self.chat_model,
             messages,
-            deadline=deadline or self.deadline or self.new_deadline(),
+            deadline=deadline or self.new_deadline(),
             on_token=on_token,
             streaming=self.streaming if streaming is None else streaming,
             request_timeout=self.settings.llm_timeout_s,
@@ -452,24 +451,78 @@ class LLMAnswerer:
         regions: list[str] | None = None,
         style: str = "",
         on_token: Callable[[str], None] | None = None,
+        deadline: Deadline | None = None,
     ) -> Draft:
         if not passages:
             return self.fallback.answer(question, passages, regions=regions)
-        gen = self.call(self.messages(question, passages, style), on_token=on_token)
+        budget = passage_budget(self.settings, self.prompt_tokens(question, style))
+        passages = pack(passages, self.settings, budget)
+        gen = self.call(
+            self.messages(question, passages, style), on_token=on_token, deadline=deadline
+        )
         if not gen.ok:
-            return self.fall_back(question, passages, gen, regions=regions)
+            return _with_passages(
+                self.fall_back(question, passages, gen, regions=regions), passages
+            )
         text = gen.text.strip()
         problems = answer_problems(text, question)
         if NO_CITATION in problems:
             # Nothing to check it against: a brief writer must not copy it as if checked.
             unchecked = Generation(text, reason="；".join(problems), reasoning=gen.reasoning)
-            return self.fall_back(question, passages, unchecked, regions=regions)
+            draft = self.fall_back(question, passages, unchecked, regions=regions)
+            draft.failure = "model_uncited"
+            return _with_passages(draft, passages)
         return Draft(
             text=text,
             answerer=self.name,
             found=not says_not_found(text),
             notice="；".join(problems),
+            passages=passages,
         )
+
+    def compare(
+        self,
+        question: str,
+        plan: Any,
+        *,
+        style: str = "",
+        on_token: Callable[[str], None] | None = None,
+        deadline: Deadline | None = None,
+    ) -> Draft:
+        """The model's comparison over each region's passages, packed to share the context
+        window; the offline comparison of the whole plan when the model fails."""
+        from assistant import compare as cmp
+
+        if not plan.found:
+            return self.fallback.compare(question, plan, on_token=on_token)
+        relevant = sum(1 for part in plan.parts if part.relevant)
+        room = passage_budget(self.settings, self.prompt_tokens(question, style))
+        budget = max(200, room // max(1, relevant))
+        used = cmp.restrict(plan, lambda part: pack(part.passages, self.settings, budget))
+        gen = self.call(
+            cmp.compare_messages(used, self.prompts, style), on_token=on_token, deadline=deadline
+        )
+        if not gen.ok:
+            draft = fallback_draft(gen, cmp.offline_compare(plan))
+            return _with_passages(draft, plan.passages)
+        return Draft(
+            text=gen.text.strip(), answerer=self.name, found=plan.found, passages=used.passages
+        )
+
+    def condense(
+        self, history_text: str, question: str, deadline: Deadline | None = None
+    ) -> str | None:
+        """The model's standalone rewrite of a follow-up, in at most a third of the answer's
+        time; None (use the offline rewrite) when the prompt or the model fails."""
+        try:
+            content = self.prompts.render("condense", history=history_text, question=question)
+        except PromptError as exc:
+            log.warning("condense prompt unusable: %s", exc)
+            return None
+        deadline = deadline or self.new_deadline()
+        share = Deadline(max(1.0, deadline.remaining() / 3))
+        gen = self.call([HumanMessage(content=content)], deadline=share, streaming=False)
+        return gen.text if gen.ok else None
 
     def fall_back(
         self,
@@ -482,10 +535,26 @@ class LLMAnswerer:
         return fallback_draft(gen, self.fallback.answer(question, passages, regions=regions))
 
 
-def fallback_draft(gen: Generation, offline: Draft) -> Draft:
+def _with_passages(draft: Draft, passages: list[Passage]) -> Draft:
+    draft.passages = passages
+    return draft
+
+
+def pack(passages: list[Passage], settings: Settings, budget: int | None = None) -> list[Passage]:
+    """Passages within the context budget, counted as they will appear in the prompt."""
+    encoding = settings.tokenizer
+
+    def cost(p: Passage) -> int:
+        return count_tokens(format_passage(99, p), encoding) + PASSAGE_OVERHEAD_TOKENS // 4
+
+    return pack_passages(passages, budget or settings.context_tokens, encoding=encoding, cost=cost)
+
+
+def fallback_draft(gen: Generation, offline: Draft, failure: str = "model_failed") -> Draft:
     """The offline answer under a notice of why the model's answer is not shown."""
     notice = fallback_notice(gen.reason)
     return Draft(
+        failure=failure,
         text=f"> ⚠️ {notice}\n\n{offline.text}",
         answerer=OFFLINE,
         found=offline.found,
@@ -529,9 +598,21 @@ def make_answerer(
     *,
     prompts: PromptLibrary | None = None,
     region_names: dict[str, str] | None = None,
+    retriever: Any = None,
 ) -> Answerer:
-    """The one factory: the offline extract, or the LLM (with the offline extract as fallback)."""
-    fallback = OfflineAnswerer(region_names)
+    """The one factory: the offline extract, or the LLM (with the offline extract as fallback).
+
+    With a `retriever`, the offline extract reads the library's region names and bigram
+    statistics from it at each question, so one answerer serves a changing library.
+    """
+    names: Any = region_names
+    stats = None
+    if retriever is not None:
+        from assistant.conversation import region_names_of
+
+        names = region_names if region_names is not None else lambda: region_names_of(retriever)
+        stats = getattr(retriever, "gram_stats", None)
+    fallback = OfflineAnswerer(names, stats=stats)
     if offline or settings.offline:
         return fallback
     model = chat_model if chat_model is not None else make_chat_model(settings)

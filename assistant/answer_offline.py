@@ -15,6 +15,7 @@ import threading
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from assistant import evidence as ev
 from assistant.answers import (
@@ -272,6 +273,7 @@ def quote(text: str) -> str:
 
 
 StatsSource = Callable[[], ev.GramStats]
+NamesSource = Callable[[], dict[str, str]]
 
 
 def not_found_text(regions: Sequence[str]) -> str:
@@ -286,15 +288,37 @@ class OfflineAnswerer:
 
     def __init__(
         self,
-        region_names: dict[str, str] | None = None,
+        region_names: dict[str, str] | NamesSource | None = None,
         stats: StatsSource | None = None,
         max_sentences: int = 4,
         thresholds: ev.Thresholds | None = None,
     ) -> None:
-        self.region_names = region_names or {}
+        # Fixed names, or a source read at each question (the library changes under a
+        # long-lived answerer as reports are added and removed).
+        self._names = region_names if callable(region_names) else dict(region_names or {})
         self.stats = stats
         self.max_sentences = max_sentences
         self.thresholds = thresholds
+
+    @property
+    def region_names(self) -> dict[str, str]:
+        return self._names() if callable(self._names) else self._names
+
+    def condense(self, history_text: str, question: str, deadline: Any = None) -> str | None:
+        return None  # the chain's offline rewrite
+
+    def compare(
+        self,
+        question: str,
+        plan: Any,
+        *,
+        style: str = "",
+        on_token: Callable[[str], None] | None = None,
+        deadline: Any = None,
+    ) -> Draft:
+        from assistant.compare import offline_compare
+
+        return _emit(offline_compare(plan), on_token)
 
     def analyze(self, question: str) -> Terms:
         return analyze(question, self.region_names)
@@ -313,6 +337,7 @@ class OfflineAnswerer:
         regions: list[str] | None = None,
         style: str = "",
         on_token: Callable[[str], None] | None = None,
+        deadline: Any = None,
     ) -> Draft:
         terms = self.analyze(question)
         wanted = list(regions or terms.regions)

@@ -215,6 +215,7 @@ FAILURES = (
     "not_found",  # the reports hold nothing that answers it (weak evidence)
     "place_not_in_library",  # the question names a place no report covers
     "model_failed",  # the LLM failed; the offline extract was used instead
+    "model_uncited",  # the LLM answered without any citation; the offline extract shown
     "prompt_error",  # a prompt file is broken
     "error",  # anything else (details in the log)
     "invalid_question",  # empty, only punctuation
@@ -250,10 +251,17 @@ class Draft:
     sentences: list[DraftSentence] = field(default_factory=list)
     evidence: str = ""
     failure: str = ""
+    # The passages the [n] markers count in, when the answerer used fewer than it was given
+    # (packed into a model's context window); None: the ones it was given.
+    passages: list[Passage] | None = None
 
 
 class Answerer(Protocol):
-    """Offline extract and LLM both answer through this; the chain does not care which."""
+    """Offline extract and LLM both answer through this; the chain does not care which.
+
+    Built once per process by `answer_llm.make_answerer`; shared by every session, so it
+    keeps no per-question state: the deadline of one answer is passed to each call.
+    """
 
     name: str
 
@@ -265,4 +273,19 @@ class Answerer(Protocol):
         regions: list[str] | None = None,
         style: str = "",
         on_token: Callable[[str], None] | None = None,
+        deadline: Any = None,
     ) -> Draft: ...
+
+    def compare(
+        self,
+        question: str,
+        plan: Any,
+        *,
+        style: str = "",
+        on_token: Callable[[str], None] | None = None,
+        deadline: Any = None,
+    ) -> Draft: ...
+
+    def condense(self, history_text: str, question: str, deadline: Any = None) -> str | None:
+        """A standalone rewrite of a follow-up, or None to use the offline rewrite."""
+        ...

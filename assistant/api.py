@@ -282,15 +282,7 @@ def conversation(
 
 def default_answerer(assistant: Assistant) -> str:
     """Which answerer questions go to, as `Answer.answerer` will name it."""
-    settings = assistant.settings
-    model = assistant.extras.get("chat_model")
-    if settings.offline or (model is None and not settings.llm_configured):
-        return OFFLINE
-    if model is not None:
-        from assistant.answer_llm import model_label
-
-        return model_label(model, settings)
-    return f"llm:{settings.openai_model}"
+    return assistant.answerer_name
 
 
 # ---- the app -----------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Question in, checked Answer out: validate → condense → retrieve → pack → answer → verify.
 
-`answer_question` is what the CLI, the UI and the tests call; which answerer writes the text
-(offline extract or LLM) is decided by `make_answerer` from the settings.
+`answer_question` is what the CLI, the UI, the API and the tests call. Which answerer writes
+the text (offline extract or LLM) is decided once per process by `make_answerer` from the
+settings (`Assistant.answerer`); the chain only orchestrates and never looks at its type.
 """
 
 from __future__ import annotations
@@ -11,36 +12,29 @@ import queue
 import re
 import threading
 import time
+import traceback
 import unicodedata
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from langchain_core.messages import HumanMessage
-
 from assistant import compare as cmp
-from assistant.answer_llm import (
-    Deadline,
-    LLMAnswerer,
-    fallback_draft,
-    make_answerer,
-    passage_budget,
-    secrets_of,
-)
+from assistant.answer_llm import Deadline, make_answerer, pack, secrets_of
 from assistant.answers import (
     MODES,
     OFFLINE,
     OFFLINE_NOT_FOUND_LABEL,
     Answer,
+    Answerer,
     Draft,
     neutralize_markdown,
 )
 from assistant.citations import verify_citations
 from assistant.conversation import condense_question, region_names_of
-from assistant.prompts import PromptError, PromptLibrary, format_passage
+from assistant.prompts import PromptError, PromptLibrary
 from assistant.scope import place_message, regions_within, uncovered_places
 from assistant.scope import warm as warm_gazetteer
 from assistant.settings import Settings
-from assistant.tokens import PASSAGE_OVERHEAD_TOKENS, count_tokens, pack_passages
 from assistant.types import Passage
 
 log = logging.getLogger(__name__)
@@ -49,7 +43,21 @@ MAX_K = 50
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 EXAMPLE = "例如：“薛城区怎样整顿软弱涣散党组织？”"
 
-__all__ = ["MODES", "answer_question", "make_answerer", "stream_answer", "validate_question"]
+__all__ = [
+    "MODES",
+    "answer_question",
+    "make_answerer",
+    "pack",
+    "stream_answer",
+    "validate_question",
+]
+
+# What a user reads when answering failed for a reason we did not foresee; the details go to
+# the log under the same reference, never to the screen.
+INTERNAL_ERROR = (
+    "抱歉，回答这个问题时出现了内部错误，问题没有得到回答。请稍后重试或换个问法；"
+    "如果一再出现，请把错误编号 {ref} 告诉管理员（详情已记入日志）。"
+)
 
 
 def validate_question(question: Any, max_chars: int) -> tuple[str, str]:
@@ -80,8 +88,13 @@ def answer_question(
     chat_model: Any = None,
     prompts: PromptLibrary | None = None,
     on_token: Callable[[str], None] | None = None,
+    answerer: Answerer | None = None,
 ) -> Answer:
-    """Answer one question from the reports; never raises for bad questions or model failures."""
+    """Answer one question from the reports; never raises for bad questions or model failures.
+
+    `answerer` is the process's shared one (`Assistant.answerer`); without it one is built
+    from the settings, `chat_model` and `offline` for this call.
+    """
     t0 = time.perf_counter()
     text, message = validate_question(question, settings.max_question_chars)
     if not text:
@@ -92,26 +105,29 @@ def answer_question(
             answer=message,
             found=False,
             notice=message,
+            failure="invalid_question",
         )
         ans.timings_ms = {"retrieve": 0.0, "answer": 0.0, "total": _ms(t0)}
         return ans
     notices = [message] if message else []
     prompts = prompts or PromptLibrary(settings.prompts_dir)
     names = region_names_of(retriever)
-    answerer = make_answerer(settings, chat_model, offline, prompts=prompts, region_names=names)
-    _give_stats(answerer, retriever)
-    llm = answerer if isinstance(answerer, LLMAnswerer) else None
+    if answerer is None:
+        answerer = make_answerer(
+            settings, chat_model, offline, prompts=prompts, retriever=retriever
+        )
     warm_gazetteer()  # a one-time load must not eat the model's deadline
-    deadline = llm.new_deadline() if llm else None
-    if llm:
-        llm.deadline = deadline
+    deadline = Deadline(settings.llm_deadline_s)  # one for the whole answer, rewrite included
 
     style, style_notice = _style(prompts, prompt, text)
     if style_notice:
         notices.append(style_notice)
 
     standalone = condense_question(
-        text, history, region_names=names, llm=_llm_condense(llm, prompts, text) if llm else None
+        text,
+        history,
+        region_names=names,
+        llm=lambda history_text: answerer.condense(history_text, text, deadline),
     )
     regions = [r for r in (regions or []) if r] or None
     named = list(regions or _detect(retriever, standalone))
@@ -141,22 +157,39 @@ def answer_question(
                 standalone,
                 retriever,
                 settings,
-                prompts,
                 answerer,
-                llm,
                 names,
                 compare_regions,
                 per_region,
                 style,
                 on_token,
+                deadline,
             )
         else:
-            _qa(ans, standalone, retriever, settings, answerer, regions, k, style, on_token)
+            _qa(
+                ans,
+                standalone,
+                retriever,
+                settings,
+                answerer,
+                regions,
+                k,
+                style,
+                on_token,
+                deadline,
+            )
     except PromptError as exc:
-        _fail(ans, f"提示词文件有问题：{exc}。请运行 assistant prompts check。", settings)
-    except Exception as exc:  # noqa: BLE001 - a user's question must never crash the app
-        log.exception("answering failed")
-        _fail(ans, f"回答失败：{type(exc).__name__}：{exc}", settings)
+        _fail(
+            ans,
+            f"提示词文件有问题：{exc}。请在“提示词”页面修正，或运行 assistant prompts check。",
+            settings,
+            "prompt_error",
+        )
+    except Exception:  # noqa: BLE001 - a user's question must never crash the app
+        ref = uuid.uuid4().hex[:8]
+        # The traceback may quote a key (a URL, a header): redacted like everything shown.
+        log.error("answering failed (ref %s)\n%s", ref, _redact(traceback.format_exc(), settings))
+        _fail(ans, INTERNAL_ERROR.format(ref=ref), settings, "error")
 
     if notices:
         ans.notice = "；".join([*notices, ans.notice] if ans.notice else notices)
@@ -207,6 +240,7 @@ def _qa(
     k: int,
     style: str,
     on_token: Callable[[str], None] | None,
+    deadline: Deadline,
 ) -> None:
     t = time.perf_counter()
     passages = list(retriever.search(question, k=k, regions=regions))
@@ -231,11 +265,10 @@ def _qa(
         _finish(ans, draft, [], settings)
         ans.timings_ms["answer"] = _ms(t)
         return
-    if isinstance(answerer, LLMAnswerer):
-        budget = passage_budget(settings, answerer.prompt_tokens(question, style))
-        passages = pack(passages, settings, budget)
-    draft = answerer.answer(question, passages, regions=regions, style=style, on_token=on_token)
-    _finish(ans, draft, passages, settings)
+    draft = answerer.answer(
+        question, passages, regions=regions, style=style, on_token=on_token, deadline=deadline
+    )
+    _finish(ans, draft, passages if draft.passages is None else draft.passages, settings)
     ans.timings_ms["answer"] = _ms(t)
 
 
@@ -244,14 +277,13 @@ def _compare(
     question: str,
     retriever: Any,
     settings: Settings,
-    prompts: PromptLibrary,
-    answerer: Any,
-    llm: LLMAnswerer | None,
+    answerer: Answerer,
     names: dict[str, str],
     regions: Sequence[str],
     k: int,
     style: str,
     on_token: Callable[[str], None] | None,
+    deadline: Deadline,
 ) -> None:
     t = time.perf_counter()
     plan = cmp.plan(
@@ -265,28 +297,21 @@ def _compare(
     ans.timings_ms["retrieve"] = _ms(t)
     ans.retrieved = plan.retrieved
     t = time.perf_counter()
+    draft = answerer.compare(question, plan, style=style, on_token=on_token, deadline=deadline)
     used = plan
-    if llm is not None and plan.found:
-        relevant = sum(1 for p in plan.parts if p.relevant)
-        budget = max(
-            200, passage_budget(settings, llm.prompt_tokens(question, style)) // max(1, relevant)
-        )
-        used = cmp.restrict(plan, lambda part: pack(part.passages, settings, budget))
-        gen = llm.call(cmp.compare_messages(used, prompts, style), on_token=on_token)
-        if gen.ok:
-            draft = Draft(text=gen.text.strip(), answerer=llm.name, found=plan.found)
-        else:
-            used = plan
-            draft = fallback_draft(gen, cmp.offline_compare(plan))
-    else:
-        draft = cmp.offline_compare(plan)
-        if on_token is not None:
-            on_token(draft.text)
+    if draft.passages is not None and draft.passages is not plan.passages:
+        used = cmp.restrict(plan, _keeping(draft.passages))
     _finish(ans, draft, used.passages, settings)
     ans.regions = cmp.region_summaries(
         ans.answer, used, ans.citations, draft.regions, used.passages
     )
     ans.timings_ms["answer"] = _ms(t)
+
+
+def _keeping(passages: list[Passage]) -> Callable[[Any], list[Passage]]:
+    """A `cmp.restrict` rule keeping, in each region, the passages the answerer used."""
+    kept = {id(p) for p in passages}
+    return lambda part: [p for p in part.passages if id(p) in kept]
 
 
 def _finish(ans: Answer, draft: Draft, passages: list[Passage], settings: Settings) -> None:
@@ -306,41 +331,14 @@ def _finish(ans: Answer, draft: Draft, passages: list[Passage], settings: Settin
     ans.failure = draft.failure or ("" if ans.found else "not_found")
 
 
-def _fail(ans: Answer, message: str, settings: Settings) -> None:
+def _fail(ans: Answer, message: str, settings: Settings, failure: str) -> None:
     message = _redact(message, settings)
     ans.answer = message
     ans.notice = message
     ans.found = False
     ans.complete = False
+    ans.failure = failure
     ans.citations, ans.unsupported, ans.regions = [], [], []
-
-
-def pack(passages: list[Passage], settings: Settings, budget: int | None = None) -> list[Passage]:
-    """Passages within the context budget, counted as they will appear in the prompt."""
-    encoding = settings.tokenizer
-
-    def cost(p: Passage) -> int:
-        return count_tokens(format_passage(99, p), encoding) + PASSAGE_OVERHEAD_TOKENS // 4
-
-    return pack_passages(passages, budget or settings.context_tokens, encoding=encoding, cost=cost)
-
-
-def _llm_condense(
-    llm: LLMAnswerer, prompts: PromptLibrary, question: str
-) -> Callable[[str], str | None]:
-    def run(history_text: str) -> str | None:
-        try:
-            content = prompts.render("condense", history=history_text, question=question)
-        except PromptError as exc:
-            log.warning("condense prompt unusable: %s", exc)
-            return None
-        deadline = llm.deadline or llm.new_deadline()
-        # The rewrite may use at most a third of the answer's time.
-        share = Deadline(max(1.0, deadline.remaining() / 3))
-        gen = llm.call([HumanMessage(content=content)], deadline=share, streaming=False)
-        return gen.text if gen.ok else None
-
-    return run
 
 
 def _style(prompts: PromptLibrary, name: str | None, question: str) -> tuple[str, str]:
@@ -355,17 +353,6 @@ def _style(prompts: PromptLibrary, name: str | None, question: str) -> tuple[str
 def _stats_of(retriever: Any):
     fn = getattr(retriever, "gram_stats", None)
     return fn() if fn is not None else None
-
-
-def _give_stats(answerer: Any, retriever: Any) -> None:
-    """The offline answerer (alone or as the LLM's fallback) weighs evidence with the
-    library's own bigram statistics."""
-    fn = getattr(retriever, "gram_stats", None)
-    if fn is None:
-        return
-    for a in (answerer, getattr(answerer, "fallback", None)):
-        if a is not None and hasattr(a, "stats"):
-            a.stats = fn
 
 
 def _detect(retriever: Any, question: str) -> list[str]:

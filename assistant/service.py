@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ from assistant.types import DocMeta, Passage
 from assistant.wordseg import default_segmenter
 
 log = logging.getLogger(__name__)
+_LAZY_LOCK = threading.RLock()  # first use of the prompt library and the answerers
 
 UPLOAD_PREFIX = "upload_"  # document ids of reports uploaded through the app
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f<>\"'`&]")
@@ -47,6 +49,8 @@ class Assistant:
     retriever: HybridRetriever
     ingestor: Ingestor
     extras: dict[str, Any] = field(default_factory=dict)
+    # Answerers built for this configuration; a copy with other settings builds its own.
+    _answerers: dict[tuple, Any] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Assistant:
@@ -167,11 +171,41 @@ class Assistant:
     @property
     def prompts(self):
         """The process's prompt library (validated, last good version kept on bad edits)."""
-        if "prompts" not in self.extras:
-            from assistant.prompts import PromptLibrary
+        with _LAZY_LOCK:
+            if "prompts" not in self.extras:
+                from assistant.prompts import PromptLibrary
 
-            self.extras["prompts"] = PromptLibrary(self.settings.prompts_dir)
-        return self.extras["prompts"]
+                self.extras["prompts"] = PromptLibrary(self.settings.prompts_dir)
+            return self.extras["prompts"]
+
+    def answerer(self, offline: bool = False):
+        """The process's answerer (one per offline flag), built once by the one factory.
+
+        A chat model injected as `extras["chat_model"]` (tests, fakes) goes through the same
+        factory; sessions share the answerer, which keeps no per-question state.
+        """
+        offline = bool(offline or self.settings.offline)
+        key = (offline, id(self.extras.get("chat_model")))
+        prompts = self.prompts
+        with _LAZY_LOCK:
+            built = self._answerers.get(key)
+            if built is None:
+                from assistant.answer_llm import make_answerer
+
+                built = make_answerer(
+                    self.settings,
+                    self.extras.get("chat_model"),
+                    offline,
+                    prompts=prompts,
+                    retriever=self.retriever,
+                )
+                self._answerers[key] = built
+            return built
+
+    @property
+    def answerer_name(self) -> str:
+        """Who answers by default, as `Answer.answerer` names it (`offline` or `llm:<model>`)."""
+        return self.answerer().name
 
     def ask(
         self,
@@ -189,6 +223,7 @@ class Assistant:
         """Answer a question (or a cross-district theme with mode="compare") with citations."""
         from assistant.chain import answer_question
 
+        shared = self.answerer(offline) if chat_model is None else None
         return answer_question(
             question,
             retriever=self.retriever,
@@ -202,4 +237,5 @@ class Assistant:
             chat_model=chat_model if chat_model is not None else self.extras.get("chat_model"),
             prompts=self.prompts,
             on_token=on_token,
+            answerer=shared,
         )

@@ -163,13 +163,19 @@ class _BrokenRetriever(FakeRetriever):
         raise RuntimeError("store is down; key=sk-secret-abcdefgh")
 
 
-def test_retrieval_failure_is_a_message_not_a_crash(tmp_path) -> None:
+def test_retrieval_failure_is_a_message_not_a_crash(tmp_path, caplog) -> None:
     s = settings(tmp_path, openai_api_key=SecretStr("sk-secret-abcdefgh"))
-    ans = answer_question(
-        "青山区有多少名在职党员？", retriever=_BrokenRetriever(), settings=s, offline=True
-    )
-    assert not ans.found and "回答失败" in ans.answer
-    assert "sk-secret-abcdefgh" not in ans.answer
+    with caplog.at_level("ERROR", logger="assistant.chain"):
+        ans = answer_question(
+            "青山区有多少名在职党员？", retriever=_BrokenRetriever(), settings=s, offline=True
+        )
+    assert not ans.found and ans.failure == "error"
+    # What to do, in Chinese, with a reference the log carries; no exception text on screen.
+    assert "请稍后重试" in ans.answer and "RuntimeError" not in ans.answer
+    ref = re.search(r"错误编号 ([0-9a-f]{8})", ans.answer).group(1)
+    logged = caplog.text
+    assert ref in logged and "store is down" in logged
+    assert "sk-secret-abcdefgh" not in ans.answer and "sk-secret-abcdefgh" not in logged
 
 
 def test_report_html_is_inert_in_the_answer(tmp_path) -> None:

@@ -68,8 +68,10 @@ def ask(
         )
         return None
     if llm:
+        # The sidebar's health is about reaching the model: an answer it wrote without
+        # citations (replaced by the extract) still shows the model is up.
         problem = answer.notice.replace(f"，{FALLBACK_SUFFIX}", "").strip("，。 ")
-        state.llm_health(assistant).record(answer.complete, problem)
+        state.llm_health(assistant).record(answer.failure != "model_failed", problem)
     return answer
 
 

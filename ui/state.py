@@ -13,6 +13,7 @@ from typing import Any
 
 import streamlit as st
 
+from assistant.answers import OFFLINE
 from assistant.service import Assistant
 from assistant.settings import get_settings
 
@@ -105,21 +106,11 @@ def llm_health(assistant: Assistant) -> LLMHealth:
 
 def uses_llm(assistant: Assistant) -> bool:
     """Whether the next answer in this session will come from a chat model."""
-    if option("offline", False):
-        return False
-    if assistant.extras.get("chat_model") is not None:
-        return True
-    s = assistant.settings
-    return s.llm_configured and not s.offline
+    return answerer_label(assistant) != "离线摘录模式"
 
 
 def answerer_label(assistant: Assistant) -> str:
-    """`llm:<model>` or 离线摘录模式, as the sidebar shows it."""
-    if not uses_llm(assistant):
-        return "离线摘录模式"
-    from assistant.answer_llm import model_label
-
-    chat_model = assistant.extras.get("chat_model")
-    if chat_model is None:
-        return f"llm:{assistant.settings.openai_model}"
-    return model_label(chat_model, assistant.settings)
+    """`llm:<model>` or 离线摘录模式, as the sidebar shows it: the name of the answerer the
+    next question goes to (the process's one, chosen by the factory)."""
+    name = assistant.answerer(bool(option("offline", False))).name
+    return "离线摘录模式" if name == OFFLINE else name
