@@ -1,11 +1,14 @@
-"""Load: concurrent chat sessions on one shared Assistant (as the app shares it) while an ingest
-runs. Each session asks the evaluation questions with follow-ups and keeps its own history.
+"""Load: concurrent chat sessions on one shared Assistant (as the app shares it), some through
+the app's code path (`Assistant.ask`) and some through the HTTP API (`assistant serve`'s app
+under a real uvicorn on 127.0.0.1), while reports are uploaded and one is removed. Each
+session asks the evaluation questions with follow-ups and keeps its own history.
 
 Checks: no errors, no cross-talk (every session's answers and rewritten follow-ups are what
-the same script gives run alone), p50/p95 latency, peak memory.
+the same script gives run alone, on the same path, in one of the library states the uploads
+and the removal pass through), p50/p95 latency, peak memory.
 
     python -m bench.load                      # 32 sessions x 20 questions, writes bench/load_results.json
-    python -m bench.load --sessions 8 --questions 10 --out /tmp/load.json
+    python -m bench.load --sessions 8 --questions 10 --api-every 2 --out /tmp/load.json
 
 The tests (tests/test_reliability_load.py) run the same `run_load` and assert on it.
 """
@@ -46,14 +49,15 @@ _TOPICS = [
 ]
 
 
-def extra_report(paragraphs: int = 18) -> str:
-    """红星街道's report: new text, so the concurrent ingest embeds for real."""
-    parts = ["红星街道“红色引擎”工作纪实"]
+def extra_report(paragraphs: int = 18, place: str = "红星街道", seed: int = 0) -> str:
+    """A report not in the corpus (红星街道's by default): new text, so the concurrent
+    ingest embeds for real."""
+    parts = [f"{place}“红色引擎”工作纪实"]
     for i in range(paragraphs):
-        topic, figures_ = _TOPICS[i % len(_TOPICS)]
-        numbers = figures_.format(a=11 + 7 * i, b=130 + 13 * i, c=21 + 5 * i)
+        topic, figures_ = _TOPICS[(i + seed) % len(_TOPICS)]
+        numbers = figures_.format(a=11 + 7 * i + seed, b=130 + 13 * i + seed, c=21 + 5 * i)
         parts.append(
-            f"在{topic}方面，红星街道第{i + 1}网格片区坚持以党建引领基层治理，{numbers}。"
+            f"在{topic}方面，{place}第{i + 1}网格片区坚持以党建引领基层治理，{numbers}。"
             f"片区党组织每月召开一次联席会议，研究解决群众反映的第{i + 1}批急难愁盼问题，"
             f"做到件件有回音、事事有着落，群众满意率逐年提升。"
         )
@@ -96,6 +100,70 @@ class Turn:
     def key(self) -> tuple:
         """What must be identical to a run of the same script alone."""
         return (self.question, self.standalone, self.mode, self.answer, self.citations)
+
+
+class ApiSession:
+    """A client of the HTTP API asking like `Assistant.ask`: it sends the conversation so far
+    as OpenAI messages (only what was said, as a real client does) and reads the answer's
+    fields from the response."""
+
+    def __init__(self, base_url: str) -> None:
+        import httpx
+
+        self.http = httpx.Client(base_url=base_url, timeout=120, trust_env=False)
+
+    def ask(self, question: str, *, history: list[dict], offline: bool = True) -> Any:
+        from types import SimpleNamespace
+
+        messages = [{"role": h["role"], "content": h["content"]} for h in history]
+        messages.append({"role": "user", "content": question})
+        r = self.http.post("/v1/chat/completions", json={"model": "x", "messages": messages})
+        if r.status_code != 200:
+            raise RuntimeError(f"HTTP {r.status_code}: {r.text[:300]}")
+        body = r.json()
+        return SimpleNamespace(
+            standalone_question=body["standalone_question"],
+            mode=body["mode"],
+            answer=body["choices"][0]["message"]["content"],
+            citations=[SimpleNamespace(chunk_id=c["chunk_id"]) for c in body["citations"]],
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+
+class ApiServer:
+    """The API app over `assistant` under a real uvicorn server on a free loopback port."""
+
+    def __init__(self, assistant: Any) -> None:
+        import socket
+
+        import uvicorn
+
+        from assistant.api import create_app
+
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        config = uvicorn.Config(create_app(assistant), log_level="warning", access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
+        )
+
+    def __enter__(self) -> ApiServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.sock.close()
 
 
 def run_script(assistant: Any, script: list[str], ask_kwargs: dict | None = None) -> list[Turn]:
@@ -183,16 +251,20 @@ class LoadRun:
 
 
 def run_load(
-    assistant: Any, scripts: list[list[str]], during: Callable[[], Any] | None = None
+    assistant: Any,
+    scripts: list[list[str]],
+    during: Callable[[], Any] | None = None,
+    askers: list[Any] | None = None,
 ) -> LoadRun:
-    """All scripts on their own threads at once (plus `during`, e.g. an ingest, on another)."""
+    """All scripts on their own threads at once (plus `during`, e.g. an ingest, on another).
+    Session i asks through `askers[i]` (the Assistant itself, or an ApiSession)."""
     results: list[list[Turn] | None] = [None] * len(scripts)
     ingest: dict[str, Any] = {}
     start = threading.Barrier(len(scripts) + (1 if during else 0))
 
     def session(i: int) -> None:
         start.wait()
-        results[i] = run_script(assistant, scripts[i])
+        results[i] = run_script(askers[i] if askers else assistant, scripts[i])
 
     def background() -> None:
         start.wait()
@@ -230,25 +302,42 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def compare(
-    run: LoadRun, alone: list[dict[tuple, list[Turn]]], scripts: list[list[str]]
+    run: LoadRun,
+    alone: list[dict[tuple, list[Turn]]],
+    scripts: list[list[str]],
+    paths: list[str] | None = None,
 ) -> list[str]:
-    """Turns whose result matches no single-threaded run of the same script (in any of the
-    store states the concurrent ingest passes through: before it, after it)."""
+    """Turns whose result matches no single-threaded run of the same script on the same path
+    (in any of the library states the concurrent changes pass through)."""
     problems = []
+    paths = paths or ["app"] * len(scripts)
     for i, (script, turns) in enumerate(zip(scripts, run.turns, strict=True)):
-        key = tuple(script)
+        key = (paths[i], tuple(script))
         for j, turn in enumerate(turns):
-            expected = {runs[key][j].key() for runs in alone}
+            expected = {runs[key][j].key() for runs in alone if key in runs}
             if turn.key() not in expected:
                 problems.append(
-                    f"session {i} turn {j} {turn.question!r}: standalone {turn.standalone!r}, "
-                    f"answer differs from every single-threaded run"
+                    f"session {i} ({paths[i]}) turn {j} {turn.question!r}: standalone "
+                    f"{turn.standalone!r}, answer differs from every single-threaded run"
                 )
     return problems
 
 
-def figures(run: LoadRun, scripts: list[list[str]], mismatches: list[str]) -> dict[str, Any]:
+def figures(
+    run: LoadRun, scripts: list[list[str]], mismatches: list[str], paths: list[str] | None = None
+) -> dict[str, Any]:
     lat = run.latencies
+    paths = paths or ["app"] * len(scripts)
+    by_path = {}
+    for name in sorted(set(paths)):
+        these = [
+            t.latency_s for p, ts in zip(paths, run.turns, strict=True) if p == name for t in ts
+        ]
+        by_path[name] = {
+            "sessions": paths.count(name),
+            "p50": round(percentile(these, 0.50) * 1000, 1),
+            "p95": round(percentile(these, 0.95) * 1000, 1),
+        }
     return {
         "sessions": len(scripts),
         "questions_per_session": len(scripts[0]) if scripts else 0,
@@ -263,43 +352,73 @@ def figures(run: LoadRun, scripts: list[list[str]], mismatches: list[str]) -> di
             "max": round(max(lat, default=0.0) * 1000, 1),
             "mean": round(statistics.fmean(lat) * 1000, 1) if lat else 0.0,
         },
+        "latency_ms_by_path": by_path,
         "memory_mb": {"start": run.memory_start_mb, "peak": run.memory_peak_mb},
-        "ingest_during_load": run.ingest,
+        "changes_during_load": run.ingest,
     }
 
 
-def single_threaded(assistant: Any, scripts: list[list[str]]) -> dict[tuple, list[Turn]]:
+def single_threaded(
+    askers: dict[str, Any], scripts: list[list[str]], paths: list[str] | None = None
+) -> dict[tuple, list[Turn]]:
+    """Each distinct (path, script) run alone, through that path's asker."""
     out: dict[tuple, list[Turn]] = {}
-    for script in scripts:
-        key = tuple(script)
+    paths = paths or ["app"] * len(scripts)
+    for path, script in zip(paths, scripts, strict=True):
+        key = (path, tuple(script))
         if key not in out:
-            out[key] = run_script(assistant, script)
+            out[key] = run_script(askers[path], script)
     return out
 
 
-def benchmark(assistant: Any, extra_report: Path, sessions: int, per_session: int) -> dict:
-    """The whole measurement: baselines alone, the load with an ingest, the baseline after."""
+def session_paths(sessions: int, api_every: int) -> list[str]:
+    """Which sessions ask through the HTTP API (every `api_every`-th) and which the app's path."""
+    return ["api" if api_every and i % api_every == 0 else "app" for i in range(sessions)]
+
+
+def benchmark(
+    assistant: Any,
+    uploads: list[tuple[str, bytes]],
+    sessions: int,
+    per_session: int,
+    api_every: int = 4,
+) -> dict:
+    """The whole measurement: baselines alone, then the load while the first upload is
+    indexed, the second too and then removed; then baselines in the states passed through."""
     regions = assistant.retriever.regions()
     scripts = build_scripts(load_questions(), regions, sessions, per_session)
-    t = time.perf_counter()
-    single_threaded(assistant, scripts)  # warm caches, as a running app has them
-    cold_s = time.perf_counter() - t
-    before = single_threaded(assistant, scripts)
-    t = time.perf_counter()
-    for key in before:
-        run_script(assistant, list(key))
-    alone_s = time.perf_counter() - t
-    run = run_load(assistant, scripts, during=lambda: _ingest(assistant, extra_report))
-    after = single_threaded(assistant, scripts)
-    mismatches = compare(run, [before, after], scripts)
-    result = figures(run, scripts, mismatches)
-    answers = max(1, sum(len(k) for k in before))
+    paths = session_paths(sessions, api_every)
+    with ApiServer(assistant) as server:
+        clients = [ApiSession(server.url) if p == "api" else None for p in paths]
+        alone = {"app": assistant, "api": ApiSession(server.url)}
+        try:
+            t = time.perf_counter()
+            single_threaded(alone, scripts, paths)  # warm caches, as a running app has them
+            cold_s = time.perf_counter() - t
+            t = time.perf_counter()
+            before = single_threaded(alone, scripts, paths)
+            alone_s = time.perf_counter() - t
+            askers = [c or assistant for c in clients]
+            run = run_load(
+                assistant, scripts, during=lambda: _changes(assistant, uploads), askers=askers
+            )
+            after = single_threaded(alone, scripts, paths)  # first upload in, second removed
+            _changes(assistant, uploads[1:], remove=False)
+            both = single_threaded(alone, scripts, paths)  # the state between
+            _remove(assistant, uploads[1:])
+        finally:
+            for c in [*clients, alone["api"]]:
+                if c is not None:
+                    c.close()
+    mismatches = compare(run, [before, both, after], scripts, paths)
+    result = figures(run, scripts, mismatches, paths)
+    answers = max(1, sum(len(k[1]) for k in before))
     result["single_threaded_ms_per_answer"] = {
         "cold": round(cold_s / answers * 1000, 1),
         "warm": round(alone_s / answers * 1000, 1),
     }
     result["distinct_scripts"] = len(before)
-    result["turns_changed_by_the_ingest"] = sum(
+    result["turns_changed_by_the_uploads"] = sum(
         a.key() != b.key() for key in before for a, b in zip(before[key], after[key], strict=True)
     )
     result["_run"] = run
@@ -307,14 +426,45 @@ def benchmark(assistant: Any, extra_report: Path, sessions: int, per_session: in
     return result
 
 
-def _ingest(assistant: Any, path: Path) -> list[dict]:
-    return [r.to_dict() for r in assistant.ingest_paths([path])]
+def _changes(assistant: Any, uploads: list[tuple[str, bytes]], remove: bool = True) -> list[dict]:
+    """Upload each report as the library page does; then remove all but the first."""
+    done = []
+    for name, data in uploads:
+        r = assistant.ingest_upload(name, data)
+        done.append({**r.to_dict(), "action": "upload"})
+    if remove:
+        for r in done[1:]:
+            ok = assistant.remove(r["doc_id"])
+            done.append(
+                {
+                    "doc_id": r["doc_id"],
+                    "action": "remove",
+                    "status": "removed" if ok else "missing",
+                }
+            )
+    return done
+
+
+def _remove(assistant: Any, uploads: list[tuple[str, bytes]]) -> None:
+    names = {name for name, _ in uploads}
+    for d in assistant.documents():
+        if d.get("source") in names:
+            assistant.remove(d["doc_id"])
+
+
+def default_uploads() -> list[tuple[str, bytes]]:
+    """Two reports not in the corpus: the first stays, the second is removed again."""
+    return [
+        ("红星街道.txt", extra_report().encode("utf-8")),
+        ("青禾镇.txt", extra_report(place="青禾镇", seed=3).encode("utf-8")),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=32)
     parser.add_argument("--questions", type=int, default=20)
+    parser.add_argument("--api-every", type=int, default=4, help="every Nth session via HTTP")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
 
@@ -335,9 +485,9 @@ def main(argv: list[str] | None = None) -> int:
             shutil.copy(cache, home / "vectorstore" / "embeddings.sqlite3")
         assistant = Assistant.from_settings(settings)
         assistant.ingest_paths([settings.reports_dir])
-        extra = home / "红星街道.txt"
-        extra.write_text(extra_report(), encoding="utf-8")
-        result = benchmark(assistant, extra, args.sessions, args.questions)
+        result = benchmark(
+            assistant, default_uploads(), args.sessions, args.questions, args.api_every
+        )
     run, mismatches = result.pop("_run"), result.pop("_mismatches")
     result["machine"] = {
         "cpus": os.cpu_count(),

@@ -1,5 +1,6 @@
-"""Issue 5, load: 32 concurrent sessions × 20 evaluation questions (with follow-ups) through
-the one shared Assistant the app uses, offline, while an ingest runs (bench/load.py)."""
+"""Load: 32 concurrent sessions × 20 evaluation questions (with follow-ups) on the one shared
+Assistant, a quarter of them through the HTTP API and the rest through the app's code path,
+offline, while two reports are uploaded and one of them removed (bench/load.py)."""
 
 from __future__ import annotations
 
@@ -19,26 +20,34 @@ QUESTIONS = 20
 
 @pytest.mark.integration
 @pytest.mark.timeout(300)
-def test_concurrent_sessions_while_an_ingest_runs(seeded_cache, isolated_env, tmp_path):
+def test_concurrent_sessions_api_and_app_while_uploads_and_a_removal_happen(
+    seeded_cache, isolated_env, tmp_path
+):
     assistant = Assistant.from_settings(make_settings(isolated_env))
     assert all(r.ok for r in assistant.ingest_paths([REPORTS_DIR]))
-    extra = tmp_path / "红星街道.txt"
-    extra.write_text(load.extra_report(), encoding="utf-8")
+    uploads = load.default_uploads()
 
     t = time.monotonic()
-    result = load.benchmark(assistant, extra, SESSIONS, QUESTIONS)
+    result = load.benchmark(assistant, uploads, SESSIONS, QUESTIONS, api_every=4)
     run, mismatches = result.pop("_run"), result.pop("_mismatches")
     print("\nload figures:", json.dumps(result, ensure_ascii=False, indent=2))
-    assert time.monotonic() - t < 240
+    assert time.monotonic() - t < 400
 
     assert run.errors == [], run.errors[:3]
     assert result["answers"] == SESSIONS * QUESTIONS
     assert mismatches == [], mismatches[:5]  # no cross-talk; same answers as alone
-    ingest = run.ingest
-    assert "error" not in ingest, ingest
-    assert ingest["result"][0]["status"] == "indexed" and ingest["result"][0]["chunks"] > 3
-    assert run.wall_s > ingest["seconds"] * 0.5, "the ingest overlapped the sessions"
+    assert result["latency_ms_by_path"]["api"]["sessions"] == SESSIONS // 4
+    changes = run.ingest
+    assert "error" not in changes, changes
+    actions = [(c["action"], c["status"]) for c in changes["result"]]
+    assert actions == [("upload", "indexed"), ("upload", "indexed"), ("remove", "removed")]
+    assert all(c["chunks"] > 3 for c in changes["result"][:2])
+    assert run.wall_s > changes["seconds"] * 0.5, "the changes overlapped the sessions"
     assert assistant.status()["incomplete"] == []
+    # The first upload stays, the second is gone (and its text with it).
+    sources = {d["source"] for d in assistant.documents()}
+    assert uploads[0][0] in sources and uploads[1][0] not in sources
+    assert not any("青禾镇" in p.chunk.text for p in assistant.search("青禾镇网格党支部", k=10))
 
     # Follow-ups were rewritten from each session's own previous question.
     for turns in run.turns:
@@ -58,23 +67,26 @@ def test_the_comparison_catches_cross_talk():
     """The harness is not vacuous: a turn answered from another session's history is caught."""
     scripts = [["大连建立了多少个网格？", "那薛城呢？"], ["青山区社区用房多大？", "那薛城呢？"]]
     alone = {
-        tuple(scripts[0]): [
+        ("app", tuple(scripts[0])): [
             load.Turn(scripts[0][0], "大连建立了多少个网格？", "qa", "A"),
             load.Turn(scripts[0][1], "薛城区建立了多少个网格？", "qa", "B"),
         ],
-        tuple(scripts[1]): [
+        ("app", tuple(scripts[1])): [
             load.Turn(scripts[1][0], "青山区社区用房多大？", "qa", "C"),
             load.Turn(scripts[1][1], "薛城区社区用房多大？", "qa", "D"),
         ],
     }
     crossed = load.LoadRun(
         turns=[
-            alone[tuple(scripts[0])],
-            [alone[tuple(scripts[1])][0], alone[tuple(scripts[0])][1]],
+            alone["app", tuple(scripts[0])],
+            [alone["app", tuple(scripts[1])][0], alone["app", tuple(scripts[0])][1]],
         ],
         wall_s=1.0,
     )
     problems = load.compare(crossed, [alone], scripts)
-    assert len(problems) == 1 and "session 1 turn 1" in problems[0]
-    clean = load.LoadRun(turns=[alone[tuple(s)] for s in scripts], wall_s=1.0)
+    assert len(problems) == 1 and "session 1 (app) turn 1" in problems[0]
+    clean = load.LoadRun(turns=[alone["app", tuple(s)] for s in scripts], wall_s=1.0)
     assert load.compare(clean, [alone], scripts) == []
+    # The same script through the API is compared with API runs, not the app's.
+    problems = load.compare(clean, [alone], scripts, ["api", "app"])
+    assert len(problems) == 2 and all("session 0 (api)" in p for p in problems)
