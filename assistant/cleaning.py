@@ -4,6 +4,12 @@ The raw text is cut into units (paragraphs), each unit is classified (title, sub
 caption, heading, body) and body fragments broken by page breaks or speech-fragment numbers are
 joined back into whole paragraphs. Headings stay as their own paragraphs in the cleaned text;
 title/subtitle go to the metadata, bylines and photo captions to their own lists.
+
+Loaders may mark structure in the raw text, and it is kept: a Markdown heading mark
+("## 组织建设") gives the heading its level (`StructuredDocument.heading_levels`, the mark
+itself is removed); a table row written by `assistant.tables` is a paragraph of its own that
+is never glued to a neighbour nor taken for a heading, caption or byline; a list item
+("• …", "1. …" ending a sentence) is never glued onto the sentence that introduces it.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from assistant.gazetteer import (
     NATIONAL,
@@ -22,6 +28,7 @@ from assistant.gazetteer import (
     document_region,
     mentions,
 )
+from assistant.tables import is_table_row
 from assistant.types import CleanDocument, DocMeta
 
 # Sentence-final punctuation; a paragraph ending in one of these (maybe followed by closers) is whole.
@@ -38,7 +45,8 @@ TRAILING_CAPTION_MAX = 30
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_PUNCT = r"\u3000-\u303f\uff00-\uffef\u2018-\u201f\u2026\u2014"
 _ZERO_WIDTH_RE = re.compile(r"[\u200b-\u200d\u2060\ufeff\u00ad\x00-\x08\x0e-\x1f\x7f]")
-_MARKDOWN_HEADING_RE = re.compile(r"^#{1,6}\s+")
+_MARKDOWN_HEADING_RE = re.compile(r"^(#{1,6})\s+")
+_BULLET_RE = re.compile(r"^(?:[•●○■□◆◇▪▫‣⁃]|[-*+]\s)")
 _ODD_SPACE_RE = re.compile(r"[\t\x0b\x0c\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
 _SPACES_RE = re.compile(r" {2,}")
 _FRAGMENT_NO_RE = re.compile(r"^\s*(\d{1,3})、")
@@ -78,7 +86,15 @@ class _Unit:
     text: str
     gap_before: int  # newlines between the previous unit and this one (0 for the first)
     gap_after: int = 0
-    kind: str = "body"  # title subtitle byline caption heading body
+    kind: str = "body"  # title subtitle byline caption heading body table
+    level: int = 0  # heading level the source marked ("## …" is 2), 0 when unmarked
+
+
+@dataclass
+class StructuredDocument(CleanDocument):
+    """A cleaned report that also knows the levels its source gave some headings."""
+
+    heading_levels: dict[int, int] = field(default_factory=dict)  # paragraph start -> level
 
 
 def clean_document(
@@ -92,13 +108,20 @@ def clean_document(
     if meta is None:
         meta = _meta_from_parsed(doc_id, parsed, known_regions)
     text = "\n\n".join(parsed.paragraphs)
-    return CleanDocument(
+    levels: dict[int, int] = {}
+    offset = 0
+    for k, paragraph in enumerate(parsed.paragraphs):
+        if k in parsed.levels:
+            levels[offset] = parsed.levels[k]
+        offset += len(paragraph) + 2
+    return StructuredDocument(
         doc_id=doc_id,
         text=text,
         meta=meta,
         content_hash=hashlib.sha256(raw.encode("utf-8")).hexdigest(),
         captions=parsed.captions,
         byline=parsed.bylines,
+        heading_levels=levels,
     )
 
 
@@ -118,12 +141,15 @@ class _Parsed:
     headings: set[int]  # indexes into paragraphs
     captions: list[str]
     bylines: list[str]
+    levels: dict[int, int] = field(default_factory=dict)  # heading index -> marked level
+    rows: set[int] = field(default_factory=set)  # indexes of table rows
 
 
 def _parse(raw: str, meta: DocMeta | None) -> _Parsed:
     text = _normalise_chars(raw)
     fragment_mode, text = _join_speech_fragments(text)
     units = _split_units(text)
+    _mark_structure(units)
     _mark_gap_captions(units)
     title, subtitle, bylines, units = _take_header(units, meta)
     if fragment_mode:
@@ -132,7 +158,9 @@ def _parse(raw: str, meta: DocMeta | None) -> _Parsed:
     body_units: list[_Unit] = []
     for k, u in enumerate(units):
         near_edge = k < 3 or k >= len(units) - 3
-        if u.kind == "caption":
+        if u.kind == "table":
+            body_units.append(u)
+        elif u.kind == "caption":
             captions.append(u.text)
         elif u.kind == "byline" or _is_byline(u.text, strict=not near_edge):
             bylines.append(u.text)
@@ -147,12 +175,18 @@ def _parse(raw: str, meta: DocMeta | None) -> _Parsed:
 
     paragraphs: list[str] = []
     headings: set[int] = set()
+    levels: dict[int, int] = {}
+    rows: set[int] = set()
     for u in body_units:
         t = _normalise_spaces(u.text)
         if not t:
             continue
         if u.kind == "heading":
             headings.add(len(paragraphs))
+            if u.level:
+                levels[len(paragraphs)] = u.level
+        elif u.kind == "table":
+            rows.add(len(paragraphs))
         paragraphs.append(t)
     return _Parsed(
         title=_normalise_spaces(title),
@@ -161,6 +195,8 @@ def _parse(raw: str, meta: DocMeta | None) -> _Parsed:
         headings=headings,
         captions=[_normalise_spaces(c) for c in captions if c.strip()],
         bylines=[_normalise_spaces(b) for b in bylines if b.strip()],
+        levels=levels,
+        rows=rows,
     )
 
 
@@ -168,8 +204,18 @@ def _normalise_chars(raw: str) -> str:
     text = raw.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
     text = _ZERO_WIDTH_RE.sub("", text)
     text = _ODD_SPACE_RE.sub(" ", text)
-    lines = (_SPACES_RE.sub(" ", line).strip() for line in text.split("\n"))
-    return "\n".join(_MARKDOWN_HEADING_RE.sub("", line) for line in lines)
+    return "\n".join(_SPACES_RE.sub(" ", line).strip() for line in text.split("\n"))
+
+
+def _mark_structure(units: list[_Unit]) -> None:
+    """Table rows keep their own kind; a Markdown heading mark becomes the unit's level."""
+    for u in units:
+        m = _MARKDOWN_HEADING_RE.match(u.text)
+        if m:
+            u.text = u.text[m.end() :]
+            u.level = len(m.group(1))
+        elif is_table_row(u.text):
+            u.kind = "table"
 
 
 def _join_speech_fragments(text: str) -> tuple[bool, str]:
@@ -265,7 +311,13 @@ def _unwrap_block(lines: list[str]) -> list[str]:
     width = max(len(ln) for ln in lines)
     groups: list[list[str]] = [[lines[0]]]
     for prev, line in zip(lines, lines[1:], strict=False):
-        wrapped = width >= 15 and len(prev) >= 0.7 * width and not ends_sentence(prev)
+        wrapped = (
+            width >= 15
+            and len(prev) >= 0.7 * width
+            and not ends_sentence(prev)
+            and not _MARKDOWN_HEADING_RE.match(prev)
+            and not _MARKDOWN_HEADING_RE.match(line)
+        )
         if wrapped:
             groups[-1].append(line)
         else:
@@ -281,6 +333,8 @@ def _mark_gap_captions(units: list[_Unit]) -> None:
     usual = Counter(gaps).most_common(1)[0][0]
     threshold = max(3, usual + 1)
     for u in units[1:]:
+        if u.kind == "table" or u.level:
+            continue
         if u.gap_before >= threshold and len(u.text) <= CAPTION_MAX and not _is_byline(u.text):
             u.kind = "caption"
 
@@ -311,7 +365,7 @@ def _take_header(
     if i == 1:
         meta_sub = _squash(meta.subtitle) if meta and meta.subtitle else ""
         j = i
-        while j < len(units) and j <= 3:
+        while j < len(units) and j <= 3 and units[j].kind != "table" and not units[j].level:
             t = units[j].text
             nxt = units[j + 1].text if j + 1 < len(units) else ""
             if _is_byline(t):
@@ -353,7 +407,7 @@ def _split_inline_breaks(units: list[_Unit]) -> list[_Unit]:
     """In a joined speech, a space between Chinese text marks a lost paragraph break."""
     out: list[_Unit] = []
     for u in units:
-        if u.kind != "body":
+        if u.kind != "body" or u.level:
             out.append(u)
             continue
         pieces = _split_at_soft_breaks(u.text)
@@ -436,6 +490,8 @@ def _join_broken(units: list[_Unit]) -> list[_Unit]:
         parts = [cur.text]
         while not ends_sentence(parts[-1]) and i < len(units):
             nxt = units[i]
+            if _introduces_list(parts[-1], nxt.text):
+                break
             dangling = parts[-1].rstrip()[-1:] in _CONTINUES
             if nxt.kind == "body" or (dangling and nxt.kind == "heading"):
                 parts.append(nxt.text)
@@ -446,6 +502,13 @@ def _join_broken(units: list[_Unit]) -> list[_Unit]:
             cur = _Unit(_glue_all(parts), cur.gap_before, units[i - 1].gap_after, "body")
         out.append(cur)
     return out
+
+
+def _introduces_list(text: str, nxt: str) -> bool:
+    """`…措施如下：` before a numbered or bulleted item that is a whole sentence of its own."""
+    if text.rstrip()[-1:] not in ":：" or not ends_sentence(nxt):
+        return False
+    return bool(_LEADING_NUMBER_RE.match(nxt) or _BULLET_RE.match(nxt))
 
 
 def _trailing_captions(units: list[_Unit]) -> tuple[list[_Unit], list[str]]:
@@ -666,8 +729,8 @@ def _city_province_for(region: str, text: str) -> tuple[str, str]:
 def _header_lines(parsed: _Parsed) -> list[str]:
     """Title, subtitle and the short lines that open the body (issuer, date, speaker)."""
     lines = [t for t in (parsed.title, parsed.subtitle) if t]
-    for p in parsed.paragraphs[:3]:
-        if len(p) > _HEADER_LINE_MAX:
+    for k, p in enumerate(parsed.paragraphs[:3]):
+        if len(p) > _HEADER_LINE_MAX or k in parsed.rows:
             break
         lines.append(p)
     return lines
@@ -675,7 +738,12 @@ def _header_lines(parsed: _Parsed) -> list[str]:
 
 def _closing_lines(parsed: _Parsed) -> list[str]:
     """Short lines at the end: a signature and its date (often set apart as captions)."""
-    tail = [p for p in parsed.paragraphs[-3:] if len(p) <= _HEADER_LINE_MAX]
+    n = len(parsed.paragraphs)
+    tail = [
+        p
+        for k, p in enumerate(parsed.paragraphs[-3:], start=max(0, n - 3))
+        if len(p) <= _HEADER_LINE_MAX and k not in parsed.rows
+    ]
     return tail + [c for c in parsed.captions[-3:] if len(c) <= _HEADER_LINE_MAX]
 
 

@@ -6,7 +6,7 @@ loaded text whatever format it came from, and cleaning and chunking recognise it
 The format of one row paragraph, chosen to be read by a brief writer, quoted as one
 citation sentence, cut well by jieba/BM25 and embedded with its meaning by e5:
 
-    [caption：][group｜]label｜column：value｜column：value。
+    [caption｜][group｜]label｜column：value｜column：value。
 
 - "｜" (U+FF5C FULLWIDTH VERTICAL LINE) separates cells; it never appears inside a cell
   (a "|" or "｜" in a cell becomes "/"), so `is_table_row` can recognise a row.
@@ -14,7 +14,7 @@ citation sentence, cut well by jieba/BM25 and embedded with its meaning by e5:
   chunk and in a quote. Multi-row headers are joined top-down with "·" ("党员·女性").
 - The row label (first column) is bare when it is text, "header：value" when it is a number.
 - The table's caption ("表1 …", a title row merged across all columns, or one given by the
-  loader) is repeated at the head of every row, followed by "："; later caption rows (a unit
+  loader) is repeated as the first cell of every row; later caption rows (a unit
   line such as "单位：名") are added in "（…）". A caption longer than `CAPTION_REPEAT_MAX`
   is emitted once, as its own sentence, before the rows instead.
 - A row merged across all columns inside the body is a group label for the rows below it
@@ -34,7 +34,7 @@ from collections.abc import Sequence
 CELL_SEP = "｜"
 HEADER_JOIN = "·"
 VALUE_SEP = "："
-CAPTION_SEP = "："
+CAPTION_SEP = CELL_SEP
 ROW_END = "。"
 CAPTION_REPEAT_MAX = 40  # longer captions would double the size of every row
 MAX_HEADER_ROWS = 3

@@ -204,6 +204,83 @@ def test_docx_zip_bomb_is_refused_before_parsing(tmp_path: Path, monkeypatch) ->
     assert_refused(write(tmp_path, "bomb.docx", data), "过大", max_chars=100_000)
 
 
+# --- docx structure -------------------------------------------------------------------------
+
+DOCX_FIXTURE = Path(__file__).parent / "fixtures" / "docx" / "party_statistics.docx"
+
+
+def test_docx_headings_carry_their_level_and_automatic_numbers() -> None:
+    paragraphs = load(DOCX_FIXTURE).split("\n\n")
+    assert paragraphs[0] == "党内统计数据摘要"  # Title style: plain, cleaning takes it as title
+    headings = [p for p in paragraphs if p.startswith("#")]
+    assert headings == [
+        "# 一、党员队伍情况",  # Heading 1 numbered by Word: 一、
+        "## （一）党员的职业构成",  # Heading 2, second level of the same numbering
+        "## 党员和党组织数量的增长",  # Heading 2 without a number
+        "# 二、基层组织建设",
+    ]
+
+
+def test_docx_list_items_stay_separate_sentences() -> None:
+    paragraphs = load(DOCX_FIXTURE).split("\n\n")
+    k = paragraphs.index("主要特点如下：")
+    assert paragraphs[k + 1 : k + 4] == [
+        "1.党员总数首次突破1亿名。",
+        "2.基层党组织数量持续增加。",
+        "3.党员队伍结构不断优化。",
+    ]
+    assert "• 行政村已建立党组织。" in paragraphs
+
+
+def test_docx_tables_in_body_order_with_caption_header_and_merged_cells() -> None:
+    paragraphs = load(DOCX_FIXTURE).split("\n\n")
+    assert "表1 2024年底党员职业分布" not in paragraphs  # the caption went into the rows
+    first = paragraphs.index(
+        "表1 2024年底党员职业分布｜农牧渔民｜2024年底·人数（万名）：2614.4｜2024年底·占党员总数（%）：26.1。"
+    )
+    assert paragraphs[first - 1] == "截至2024年12月31日，中国共产党党员总数为10027.1万名。"
+    assert paragraphs[first + 8] == "农牧渔民和离退休人员合计占党员总数的近一半。"
+    # a bold header row, a numeric label column, a "表2" line above the table as its caption
+    assert (
+        "表2 党员和基层党组织数量｜年份：2024｜党员（万名）：10027.1｜基层党组织（万个）：525。"
+        in paragraphs
+    )
+    # a title row merged across the table is its caption
+    assert (
+        "城乡基层党组织覆盖情况｜社区｜已建党组织（万个）：3.0｜覆盖率（%）：99.9。" in paragraphs
+    )
+
+
+def test_docx_outline_levels_chinese_style_names_and_toc(tmp_path: Path) -> None:
+    import docx
+    from docx.enum.style import WD_STYLE_TYPE
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    document = docx.Document()
+    document.add_paragraph(
+        "目录行 1", style=document.styles.add_style("toc 1", WD_STYLE_TYPE.PARAGRAPH)
+    )
+    chinese = document.styles.add_style("标题 3", WD_STYLE_TYPE.PARAGRAPH)
+    document.add_paragraph("按中文样式名的三级标题", style=chinese)
+    outlined = document.add_paragraph("按大纲级别的二级标题")
+    level = OxmlElement("w:outlineLvl")
+    level.set(qn("w:val"), "1")
+    outlined._p.get_or_add_pPr().append(level)
+    document.add_paragraph("正文一句。")
+    document.add_paragraph("第一条要求", style="List Number")  # a numbered line on its own
+    document.add_paragraph("正文二句。")
+    path = tmp_path / "outline.docx"
+    document.save(path)
+    assert load(path).split("\n\n") == [
+        "### 按中文样式名的三级标题",
+        "## 按大纲级别的二级标题",
+        "正文一句。",
+        "1.第一条要求",  # alone between body paragraphs: a numbered heading, not a list
+        "正文二句。",
+    ]
+
+
 # --- pdf ------------------------------------------------------------------------------------
 
 
