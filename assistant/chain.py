@@ -7,6 +7,7 @@ settings (`Assistant.answerer`); the chain only orchestrates and never looks at 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import re
@@ -93,8 +94,44 @@ def answer_question(
     """Answer one question from the reports; never raises for bad questions or model failures.
 
     `answerer` is the process's shared one (`Assistant.answerer`); without it one is built
-    from the settings, `chat_model` and `offline` for this call.
+    from the settings, `chat_model` and `offline` for this call. The whole question sees one
+    snapshot of the library (`retriever.pinned()`), however many searches it makes.
     """
+    pinned = getattr(retriever, "pinned", None)
+    with pinned() if pinned is not None else contextlib.nullcontext():
+        return _answer(
+            question,
+            retriever=retriever,
+            settings=settings,
+            history=history,
+            mode=mode,
+            regions=regions,
+            k=k,
+            prompt=prompt,
+            offline=offline,
+            chat_model=chat_model,
+            prompts=prompts,
+            on_token=on_token,
+            answerer=answerer,
+        )
+
+
+def _answer(
+    question: str,
+    *,
+    retriever: Any,
+    settings: Settings,
+    history: list[dict] | None,
+    mode: str,
+    regions: list[str] | None,
+    k: int | None,
+    prompt: str | None,
+    offline: bool,
+    chat_model: Any,
+    prompts: PromptLibrary | None,
+    on_token: Callable[[str], None] | None,
+    answerer: Answerer | None,
+) -> Answer:
     t0 = time.perf_counter()
     text, message = validate_question(question, settings.max_question_chars)
     if not text:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -32,6 +33,7 @@ class _State:
     docs: tuple[DocInfo, ...] = ()
     regions: tuple[str, ...] = ()
     names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    keyword: Any = None  # the KeywordIndex over exactly the indexed reports' chunks
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,9 @@ class HybridRetriever:
         self._refresh_lock = threading.Lock()
         self._checked_at = 0.0
         self._state = _State()
+        self._pin = threading.local()  # the snapshot a thread's question is pinned to
+        self._readers: dict[str, int] = {}  # generation -> questions/searches using it
+        self._readers_cv = threading.Condition()
         self.refresh(force=True)
 
     # ---- state ---------------------------------------------------------------------------
@@ -97,37 +102,91 @@ class HybridRetriever:
                     regions.append(r.meta.region)
             names = self.catalog.region_names(regions)
             self.segmenter.add_words(names)
-            self.keyword.ensure(generation, self.store.all_chunks)
-            self._state = _State(
-                generation=generation,
-                indexed=frozenset(r.doc_id for r in indexed),
-                docs=tuple(DocInfo(r.doc_id, r.meta.region, r.meta.title) for r in indexed),
-                regions=tuple(regions),
-                names=MappingProxyType(dict(names)),
+            ids = frozenset(r.doc_id for r in indexed)
+            # Chunks of a report being written or removed are not counted: its terms must
+            # not shift the scores of the others before (or after) it is searchable.
+            keyword = self.keyword.ensure(
+                generation, lambda: (c for c in self.store.all_chunks() if c.doc_id in ids)
             )
+            with self._readers_cv:
+                self._state = _State(
+                    generation=generation,
+                    indexed=ids,
+                    docs=tuple(DocInfo(r.doc_id, r.meta.region, r.meta.title) for r in indexed),
+                    regions=tuple(regions),
+                    names=MappingProxyType(dict(names)),
+                    keyword=keyword,
+                )
             self._checked_at = now
+
+    def _current(self) -> _State:
+        pinned = getattr(self._pin, "state", None)
+        if pinned is not None:
+            return pinned
+        self.refresh()
+        return self._state
+
+    @contextmanager
+    def pinned(self) -> Iterator[None]:
+        """All searches of this thread inside see one snapshot of the library (a question
+        that searches several times, such as a comparison, never straddles a change)."""
+        if getattr(self._pin, "state", None) is not None:
+            yield  # already pinned by an outer question
+            return
+        self.refresh()
+        state = self._enter()
+        self._pin.state = state
+        try:
+            yield
+        finally:
+            self._pin.state = None
+            self._leave(state)
+
+    def _enter(self) -> _State:
+        with self._readers_cv:
+            state = self._state
+            self._readers[state.generation] = self._readers.get(state.generation, 0) + 1
+            return state
+
+    def _leave(self, state: _State) -> None:
+        with self._readers_cv:
+            left = self._readers.get(state.generation, 1) - 1
+            if left:
+                self._readers[state.generation] = left
+            else:
+                self._readers.pop(state.generation, None)
+            self._readers_cv.notify_all()
+
+    def drain(self, timeout_s: float = 30.0) -> bool:
+        """Wait until no question or search in this process uses an older snapshot (before
+        deleting what that snapshot still shows); False if they did not finish in time."""
+        deadline = time.monotonic() + timeout_s
+        with self._readers_cv:
+            while any(g != self._state.generation for g in self._readers):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._readers_cv.wait(left)
+        return True
 
     @property
     def _names(self) -> Mapping[str, str]:
-        return self._state.names
+        return self._current().names
 
     def regions(self) -> list[str]:
-        self.refresh()
-        return list(self._state.regions)
+        return list(self._current().regions)
 
     def documents(self) -> tuple[DocInfo, ...]:
         """The indexed reports (an immutable snapshot)."""
-        self.refresh()
-        return self._state.docs
+        return self._current().docs
 
     def gram_stats(self):
         """Corpus bigram statistics of the current keyword snapshot (evidence weights)."""
-        self.refresh()
-        return self.keyword.index.gram_stats()
+        state = self._current()
+        return (state.keyword or self.keyword.index).gram_stats()
 
     def detect_regions(self, question: str) -> list[str]:
-        self.refresh()
-        return find_regions(question, dict(self._state.names))
+        return find_regions(question, dict(self._current().names))
 
     # ---- search --------------------------------------------------------------------------
 
@@ -145,17 +204,19 @@ class HybridRetriever:
 
         `timings`, when given, receives the stage times of this call (added up over the
         searches it makes); the retriever itself keeps no per-call state."""
-        self.refresh()
-        if not regions and auto_region:
-            named = find_regions(query, dict(self._state.names))
-            if named:
-                hits = self._search(query, k, named, doc_ids, timings)
-                if hits:
-                    return hits
-        return self._search(query, k, regions or None, doc_ids, timings)
+        with self.pinned():
+            state = self._current()
+            if not regions and auto_region:
+                named = find_regions(query, dict(state.names))
+                if named:
+                    hits = self._search(state, query, k, named, doc_ids, timings)
+                    if hits:
+                        return hits
+            return self._search(state, query, k, regions or None, doc_ids, timings)
 
     def _search(
         self,
+        state: _State,
         query: str,
         k: int,
         regions: list[str] | None,
@@ -165,16 +226,20 @@ class HybridRetriever:
         t0 = time.perf_counter()
         vector = self.store.embeddings.embed_query(query)
         t1 = time.perf_counter()
-        indexed = self._state.indexed
+        indexed = state.indexed
         fetch = max(self.fetch_k, k * 3)
         where = _where(regions, doc_ids)
-        dense = [
+        # Twice as many as used: chunks of a report being written or removed (in the store,
+        # not in this snapshot) then take no places from the rest, so the ranking is the
+        # snapshot's own while the library changes.
+        visible = [
             (c, s)
-            for c, s in self.store.dense_search(vector, fetch, where)
-            if c.doc_id in indexed and c.kind == "body"
-        ]
+            for c, s in self.store.dense_search(vector, 2 * fetch, where)
+            if c.doc_id in indexed
+        ][:fetch]
+        dense = [(c, s) for c, s in visible if c.kind == "body"]
         t2 = time.perf_counter()
-        index = self.keyword.index
+        index = state.keyword or self.keyword.index
         sparse = [
             (c, s)
             for c, s in index.search(query, self.segmenter, fetch, regions, doc_ids)

@@ -111,8 +111,15 @@ class Assistant:
         return result
 
     def remove(self, doc_id: str) -> bool:
+        def hidden() -> None:
+            # Questions in flight finish on the snapshot that still has the report; new
+            # ones start without it; only then are its chunks deleted.
+            self.retriever.refresh(force=True)
+            if not self.retriever.drain():
+                log.warning("questions still running when %s was removed", doc_id)
+
         with self.store.write_lock():
-            removed = self.store.remove_document(doc_id)
+            removed = self.store.remove_document(doc_id, hidden=hidden)
         if removed:
             for f in self.settings.upload_dir.glob(f"{doc_id}.*"):
                 f.unlink(missing_ok=True)

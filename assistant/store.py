@@ -8,7 +8,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 STATUS_INDEXING = "indexing"
 STATUS_INDEXED = "indexed"
+STATUS_REMOVING = "removing"  # hidden from searches while its chunks are deleted
 _DOCS_SUFFIX = "__documents"
 _STATE_SUFFIX = "__state"  # one record whose value changes with every write (the generation)
 _GENERATION_ID = "generation"
@@ -312,9 +313,17 @@ class ReportStore:
             if stale:
                 self.chunks.delete(ids=stale)
 
-    def remove_document(self, doc_id: str) -> bool:
-        if self.record(doc_id) is None:
+    def remove_document(self, doc_id: str, hidden: Callable[[], None] | None = None) -> bool:
+        """Hide the report first (its record says "removing", a new generation), call
+        `hidden` (readers move to a snapshot without it), then delete its chunks and record,
+        so no search sees half of it."""
+        record = self.record(doc_id)
+        if record is None:
             return False
+        record.status = STATUS_REMOVING
+        self._put_record(record)
+        if hidden is not None:
+            hidden()
         self._delete_chunks(doc_id)
         with self._guard("删除报告记录"):
             self.docs.delete(ids=[doc_id])

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from langchain_core.documents import Document
 
@@ -83,3 +86,48 @@ def test_langchain_retriever_interface(indexed_assistant):
     assert len(docs) == 3 and all(isinstance(d, Document) for d in docs)
     assert docs[0].metadata["region"] == "青山区"
     assert "1100" in "".join(d.page_content for d in docs)
+
+
+@pytest.mark.integration
+def test_a_question_sees_one_library_state_while_reports_change(fresh_assistant, tmp_path):
+    """Pinned searches keep their snapshot across a change; a removal waits for them, and
+    a report being written takes no places from the others in a snapshot without it."""
+    a = fresh_assistant
+    r = a.retriever
+    query = "网格党组织建设"
+    before = [p.chunk.chunk_id for p in r.search(query, k=8)]
+    extra = tmp_path / "星河街道.txt"
+    extra.write_text(
+        "星河街道网格党组织建设工作纪实\n\n"
+        + "\n\n".join(
+            f"星河街道第{i}网格党组织建设扎实推进，网格党组织书记带头开展走访，"
+            f"共建立楼栋党小组{10 + i}个，解决群众诉求{30 + i}件。"
+            for i in range(1, 13)
+        ),
+        encoding="utf-8",
+    )
+    with r.pinned():
+        assert [p.chunk.chunk_id for p in r.search(query, k=8)] == before
+        done = threading.Event()
+        worker = threading.Thread(target=lambda: (a.ingest_paths([extra]), done.set()), daemon=True)
+        worker.start()
+        worker.join(timeout=120)
+        assert done.is_set()
+        # Another thread sees the new report; this pinned question still does not.
+        other: list[list[str]] = []
+        t = threading.Thread(
+            target=lambda: other.append([p.chunk.doc_id for p in r.search(query, k=8)])
+        )
+        t.start()
+        t.join()
+        doc_id = next(d["doc_id"] for d in a.documents() if d["source"] == "星河街道.txt")
+        assert doc_id in other[0]
+        assert [p.chunk.chunk_id for p in r.search(query, k=8)] == before
+        removing = threading.Thread(target=lambda: a.remove(doc_id), daemon=True)
+        removing.start()
+        time.sleep(1.0)
+        assert removing.is_alive(), "the removal waits for the pinned question"
+        assert a.store.record(doc_id) is not None
+    removing.join(timeout=60)
+    assert not removing.is_alive() and a.store.record(doc_id) is None
+    assert [p.chunk.chunk_id for p in r.search(query, k=8)] == before
