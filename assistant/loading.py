@@ -17,6 +17,9 @@ from pathlib import Path
 _READERS: dict[str, str] = {
     ".docx": "assistant.load_docx",
     ".pdf": "assistant.load_pdf",
+    ".html": "assistant.html_loading",
+    ".htm": "assistant.html_loading",
+    ".mhtml": "assistant.html_loading",
 }
 SUPPORTED_SUFFIXES: tuple[str, ...] = (".txt", ".md", *_READERS)
 

@@ -125,7 +125,7 @@ def test_unsupported_extension_lists_supported_ones(tmp_path: Path) -> None:
     err = assert_refused(write(tmp_path, "old.doc", b"whatever"), "不支持")
     for suffix in SUPPORTED_SUFFIXES:
         assert suffix in err.reason
-    assert SUPPORTED_SUFFIXES == (".txt", ".md", ".docx", ".pdf")
+    assert SUPPORTED_SUFFIXES == (".txt", ".md", ".docx", ".pdf", ".html", ".htm", ".mhtml")
 
 
 def test_nul_bytes_never_returned(tmp_path: Path) -> None:
