@@ -44,6 +44,7 @@ class Citation:
     start: int
     end: int
     quote: str
+    page: int = 0  # page of the source the passage starts on; 0 = not paged or unknown
 
     @classmethod
     def from_passage(cls, n: int, passage: Passage) -> Citation:
@@ -58,6 +59,7 @@ class Citation:
             start=c.start,
             end=c.end,
             quote=c.text,
+            page=c.page,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -219,6 +221,7 @@ FAILURES = (
     "prompt_error",  # a prompt file is broken
     "error",  # anything else (details in the log)
     "invalid_question",  # empty, only punctuation
+    "empty_scope",  # no report matches the chosen documents/regions/kinds/years
 )
 
 

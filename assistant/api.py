@@ -33,6 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from assistant.answers import OFFLINE, Answer, Citation
 from assistant.conversation import condense_offline, region_names_of
 from assistant.embeddings import EmbeddingError
+from assistant.scope import Scope, empty_scope_message
 from assistant.service import Assistant
 from assistant.store import StoreError
 from assistant.streaming import StreamTimeout, TokenStream
@@ -62,7 +63,8 @@ class ChatMessage(BaseModel):
 class ChatRequest(BaseModel):
     """OpenAI's request; `temperature` and the like are accepted and ignored.
 
-    `mode`, `regions` and `k` are extensions (the openai client's `extra_body`).
+    `mode`, `regions`, `doc_ids`, `kinds`, `years` and `k` are extensions (the openai
+    client's `extra_body`); the last four limit the answer to chosen reports.
     """
 
     model_config = ConfigDict(extra="allow")
@@ -72,7 +74,13 @@ class ChatRequest(BaseModel):
     stream: bool = False
     mode: Literal["auto", "qa", "compare"] = "auto"
     regions: list[str] | None = None
+    doc_ids: list[str] | None = None
+    kinds: list[str] | None = None
+    years: list[str | int] | None = None
     k: int | None = Field(None, ge=1, le=MAX_K)
+
+    def scope(self) -> Scope:
+        return Scope.of(self.doc_ids, None, self.kinds, self.years)
 
 
 class SearchRequest(BaseModel):
@@ -81,6 +89,9 @@ class SearchRequest(BaseModel):
     query: str
     k: int | None = Field(None, ge=1, le=MAX_K)
     regions: list[str] | str | None = None
+    doc_ids: list[str] | None = None
+    kinds: list[str] | None = None
+    years: list[str | int] | None = None
 
 
 # ---- errors in OpenAI's shape ------------------------------------------------------------
@@ -189,7 +200,7 @@ def citation_dict(c: Citation) -> dict[str, Any]:
         "title": c.title,
         "region": c.region,
         "section": c.section,
-        "page": getattr(c, "page", None),
+        "page": getattr(c, "page", 0) or None,  # null when unknown
         "quote": c.quote,
     }
 
@@ -202,7 +213,7 @@ def passage_dict(p: Passage) -> dict[str, Any]:
         "title": c.title,
         "region": c.region,
         "section": c.section,
-        "page": getattr(c, "page", None),
+        "page": getattr(c, "page", 0) or None,
         "score": round(float(p.score), 6),
         "text": c.text,
     }
@@ -362,6 +373,7 @@ def create_app(assistant: Assistant) -> FastAPI:
             "mode": request.mode,
             "regions": request.regions,
             "k": request.k,
+            "scope": request.scope(),
         }
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
         created = int(time.time())
@@ -441,10 +453,13 @@ def create_app(assistant: Assistant) -> FastAPI:
                 400, f"query 不能为空。请写出要检索的内容，例如：{SEARCH_EXAMPLE}", "empty_query"
             )
         regions = [request.regions] if isinstance(request.regions, str) else request.regions
+        regions = [r for r in regions or [] if r] or None
+        scope = Scope.of(request.doc_ids, regions, request.kinds, request.years)
         try:
-            passages = assistant.search(
-                query, k=request.k, regions=[r for r in regions or [] if r] or None
-            )
+            passages = assistant.search(query, k=request.k, regions=regions, scope=scope)
+            if scope.any and not passages:
+                if not any(scope.admits(d) for d in assistant.retriever.documents()):
+                    return {"results": [], "notice": empty_scope_message(scope)}
         except (StoreError, EmbeddingError) as exc:
             raise ApiError(
                 503, f"报告库暂时不可用：{exc}", "store_unavailable", "server_error"

@@ -33,7 +33,13 @@ from assistant.answers import (
 from assistant.citations import verify_citations
 from assistant.conversation import condense_question, region_names_of
 from assistant.prompts import PromptError, PromptLibrary
-from assistant.scope import place_message, regions_within, uncovered_places
+from assistant.scope import (
+    Scope,
+    empty_scope_message,
+    place_message,
+    regions_within,
+    uncovered_places,
+)
 from assistant.scope import warm as warm_gazetteer
 from assistant.settings import Settings
 from assistant.types import Passage
@@ -90,6 +96,7 @@ def answer_question(
     prompts: PromptLibrary | None = None,
     on_token: Callable[[str], None] | None = None,
     answerer: Answerer | None = None,
+    scope: Scope | None = None,
 ) -> Answer:
     """Answer one question from the reports; never raises for bad questions or model failures.
 
@@ -113,6 +120,7 @@ def answer_question(
             prompts=prompts,
             on_token=on_token,
             answerer=answerer,
+            scope=scope,
         )
 
 
@@ -131,6 +139,7 @@ def _answer(
     prompts: PromptLibrary | None,
     on_token: Callable[[str], None] | None,
     answerer: Answerer | None,
+    scope: Scope | None,
 ) -> Answer:
     t0 = time.perf_counter()
     text, message = validate_question(question, settings.max_question_chars)
@@ -167,6 +176,26 @@ def _answer(
         llm=lambda history_text: answerer.condense(history_text, text, deadline),
     )
     regions = [r for r in (regions or []) if r] or None
+    scope = Scope.of(
+        scope.doc_ids if scope else None,
+        [*(scope.regions if scope else ()), *(regions or ())],
+        scope.kinds if scope else None,
+        scope.years if scope else None,
+    )
+    doc_ids: list[str] | None = None
+    if scope.limited:
+        doc_ids = [d.doc_id for d in retriever.documents() if scope.admits(d)]
+    elif scope.regions:
+        docs = _documents(retriever)
+        if docs and not any(scope.admits(d) for d in docs):
+            doc_ids = []
+    if doc_ids is not None and not doc_ids:
+        return _empty_scope(text, standalone, mode, scope, prompt, answerer, notices, t0)
+    regions = list(scope.regions) or None
+    scoped_regions = None
+    if doc_ids is not None and not regions:
+        in_scope = set(doc_ids)
+        scoped_regions = _unique(d.region for d in retriever.documents() if d.doc_id in in_scope)
     named = list(regions or _detect(retriever, standalone))
     if not named:
         inside = regions_within(standalone, retriever.regions())
@@ -188,7 +217,9 @@ def _answer(
     )
     try:
         if used_mode == "compare":
-            compare_regions = list(regions or (named if len(named) >= 2 else retriever.regions()))
+            compare_regions = list(
+                regions or (named if len(named) >= 2 else scoped_regions or retriever.regions())
+            )
             _compare(
                 ans,
                 standalone,
@@ -201,6 +232,7 @@ def _answer(
                 style,
                 on_token,
                 deadline,
+                doc_ids,
             )
         else:
             _qa(
@@ -214,6 +246,7 @@ def _answer(
                 style,
                 on_token,
                 deadline,
+                doc_ids,
             )
     except PromptError as exc:
         _fail(
@@ -278,13 +311,20 @@ def _qa(
     style: str,
     on_token: Callable[[str], None] | None,
     deadline: Deadline,
+    doc_ids: list[str] | None = None,
 ) -> None:
     t = time.perf_counter()
-    passages = list(retriever.search(question, k=k, regions=regions))
+    if doc_ids is None:
+        passages = list(retriever.search(question, k=k, regions=regions))
+    else:
+        passages = list(retriever.search(question, k=k, regions=regions, doc_ids=doc_ids))
     ans.timings_ms["retrieve"] = _ms(t)
     ans.retrieved = passages
     t = time.perf_counter()
     library = list(retriever.regions())
+    if doc_ids is not None:
+        in_scope = set(doc_ids)
+        library = _unique(d.region for d in retriever.documents() if d.doc_id in in_scope)
     stats = _stats_of(retriever)
     mentioned = stats.mentions if stats is not None else None
     places = [] if regions else uncovered_places(question, library, passages, mentioned)
@@ -321,6 +361,7 @@ def _compare(
     style: str,
     on_token: Callable[[str], None] | None,
     deadline: Deadline,
+    doc_ids: list[str] | None = None,
 ) -> None:
     t = time.perf_counter()
     plan = cmp.plan(
@@ -330,6 +371,7 @@ def _compare(
         region_names=names,
         k=k,
         stats=_stats_of(retriever),
+        doc_ids=doc_ids,
     )
     ans.timings_ms["retrieve"] = _ms(t)
     ans.retrieved = plan.retrieved
@@ -349,6 +391,46 @@ def _keeping(passages: list[Passage]) -> Callable[[Any], list[Passage]]:
     """A `cmp.restrict` rule keeping, in each region, the passages the answerer used."""
     kept = {id(p) for p in passages}
     return lambda part: [p for p in part.passages if id(p) in kept]
+
+
+def _empty_scope(
+    text: str,
+    standalone: str,
+    mode: str,
+    scope: Scope,
+    prompt: str | None,
+    answerer: Answerer,
+    notices: list[str],
+    t0: float,
+) -> Answer:
+    """Nothing in the library matches the chosen scope: say so, search nothing."""
+    message = empty_scope_message(scope)
+    ans = Answer(
+        question=text,
+        standalone_question=standalone,
+        mode="compare" if mode == "compare" else "qa",
+        answerer=answerer.name,
+        prompt=prompt or "",
+        answer="".join(f"> {n}\n\n" for n in notices) + message,
+        found=False,
+        notice="；".join([*notices, message]),
+        failure="empty_scope",
+    )
+    ans.timings_ms = {"retrieve": 0.0, "answer": 0.0, "total": _ms(t0)}
+    return ans
+
+
+def _documents(retriever: Any) -> list[Any]:
+    fn = getattr(retriever, "documents", None)
+    return list(fn()) if fn is not None else []
+
+
+def _unique(values: Any) -> list[str]:
+    out: list[str] = []
+    for v in values:
+        if v and v not in out:
+            out.append(v)
+    return out
 
 
 def _finish(ans: Answer, draft: Draft, passages: list[Passage], settings: Settings) -> None:

@@ -44,12 +44,20 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         bar = tqdm(total=0, unit="段", desc="索引", file=sys.stderr, leave=False)
 
     def progress(name: str, done: int, total: int) -> None:
+        # A scanned PDF reports its OCR pages first, then everything counts chunks again.
+        ocr = getattr(name, "stage", "") == "ocr"
         if bar is not None:
+            desc, unit = ("文字识别", "页") if ocr else ("索引", "段")
+            if bar.desc != desc or done < bar.n:
+                bar.reset(total=total)
+                bar.unit = unit
+                bar.set_description_str(desc)
             bar.total = total
             bar.set_postfix_str(name[:30])
             bar.update(done - bar.n)
         elif not args.quiet and total:
-            print(f"  … {name}: {done}/{total}", file=sys.stderr)
+            what = f"文字识别 {done}/{total} 页" if ocr else f"{done}/{total}"
+            print(f"  … {name}: {what}", file=sys.stderr)
 
     results = assistant.ingest_paths(paths, progress)
     if bar is not None:
@@ -69,7 +77,16 @@ def cmd_search(args: argparse.Namespace) -> int:
     question = (args.question or "").strip()
     if not question:
         raise UserError('请输入要检索的问题，例如：assistant search "大连建立了多少个网格"')
-    passages = get_assistant().search(question, k=args.k, regions=args.region or None)
+    from assistant.cli_ask import scope_of
+    from assistant.scope import Scope, empty_scope_message
+
+    flags = scope_of(args)
+    scope = Scope.of(flags.doc_ids, args.region, flags.kinds, flags.years)
+    passages = get_assistant().search(question, k=args.k, regions=args.region or None, scope=scope)
+    if not passages and scope.any:
+        assistant = get_assistant()
+        if not any(scope.admits(d) for d in assistant.retriever.documents()):
+            print(empty_scope_message(scope), file=sys.stderr)
     if args.json:
         _print_json([p.to_dict() for p in passages])
         return 0
@@ -82,6 +99,12 @@ def cmd_search(args: argparse.Namespace) -> int:
         )
         print(f"    {c.text}\n")
     return 0
+
+
+def _add_scope_args(p: argparse.ArgumentParser) -> None:
+    from assistant.cli_ask import add_scope_args
+
+    add_scope_args(p)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -242,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question")
     p.add_argument("--k", type=int, default=5)
     p.add_argument("--region", action="append", help="只检索该地区，可重复")
+    _add_scope_args(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)
 

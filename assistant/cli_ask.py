@@ -25,10 +25,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true", help="以 JSON 输出（字段见 README）")
     p.add_argument("--mode", choices=MODES, default="auto", help="auto（默认）、qa 或 compare")
     p.add_argument("--region", action="extend", nargs="+", metavar="R", help="只看这些地区，可重复")
+    add_scope_args(p)
     p.add_argument("--k", type=int, metavar="N", help="检索的段落数（跨地区时为每个地区的段落数）")
     p.add_argument("--prompt", metavar="NAME", help="回答风格：prompts/profiles/NAME.md 或 brief")
     p.add_argument("--offline", action="store_true", help="不调用大模型，只做离线摘录")
-    p.add_argument("--export", metavar="FILE", help="把回答导出为 FILE.md 或 FILE.docx")
+    p.add_argument("--export", metavar="FILE", help="把回答导出为 FILE.docx（公文格式）、FILE.md 或 FILE.txt")
     p.add_argument(
         "--batch", metavar="FILE.jsonl", help="逐行读取 {question, id, mode}，逐行输出结果"
     )
@@ -38,6 +39,37 @@ def register(subparsers: Any) -> None:
     psub = p.add_subparsers(dest="prompts_command", required=True)
     c = psub.add_parser("check", help="校验 prompts 文件夹中的全部提示词文件")
     c.set_defaults(func=cmd_prompts_check)
+
+
+def add_scope_args(p: argparse.ArgumentParser) -> None:
+    """--doc/--kind/--year: limit a question or a search to chosen reports (see `documents`)."""
+    p.add_argument(
+        "--doc",
+        action="extend",
+        nargs="+",
+        metavar="DOC_ID",
+        help="只用这些报告（编号见 documents）",
+    )
+    p.add_argument(
+        "--kind",
+        action="extend",
+        nargs="+",
+        metavar="类型",
+        help="只用这些类型的报告，如 条例 讲话",
+    )
+    p.add_argument(
+        "--year", action="extend", nargs="+", metavar="年份", help="只用这些年份的报告，如 2023"
+    )
+
+
+def scope_of(args: argparse.Namespace) -> Any:
+    """The Scope the flags ask for (regions are passed on separately, as before)."""
+    from assistant.scope import Scope
+
+    for year in args.year or []:
+        if not (len(str(year)) == 4 and str(year).isdigit()):
+            raise _user_error(f"--year 应是四位年份，例如 2023；收到：{year}")
+    return Scope.of(args.doc, None, args.kind, args.year)
 
 
 def _user_error(message: str) -> Exception:
@@ -57,8 +89,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         raise _user_error("--k 应在 1 到 50 之间。")
     if args.export:
         suffix = Path(args.export).suffix.lower()
-        if suffix not in (".md", ".docx"):
-            raise _user_error(f"--export 只支持 .md 或 .docx 文件，收到：{args.export}")
+        if suffix not in (".md", ".docx", ".txt"):
+            raise _user_error(f"--export 只支持 .md、.docx 和 .txt 文件，收到：{args.export}")
         if args.batch:
             raise _user_error("--export 不能与 --batch 同时使用。")
     if args.batch and args.question:
@@ -74,7 +106,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         except PromptError as exc:
             raise _user_error(str(exc)) from None
     if args.batch:
-        return _batch(assistant, args)
+        return _batch(assistant, args, scope_of(args))
     ans = assistant.ask(
         args.question,
         mode=args.mode,
@@ -82,11 +114,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
         k=args.k,
         prompt=args.prompt,
         offline=args.offline,
+        scope=scope_of(args),
     )
     if args.export:
         from assistant.export import export
 
-        target = export(ans, args.export)
+        target = export(ans, args.export, reports=len(assistant.retriever.documents()))
         print(f"已导出：{target}", file=sys.stderr)
     if args.json:
         print(json.dumps(ans.to_json(), ensure_ascii=False, indent=2))
@@ -95,7 +128,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def _batch(assistant: Any, args: argparse.Namespace) -> int:
+def _batch(assistant: Any, args: argparse.Namespace, scope: Any = None) -> int:
     path = Path(args.batch)
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
@@ -126,7 +159,13 @@ def _batch(assistant: Any, args: argparse.Namespace) -> int:
             print(json.dumps(error, ensure_ascii=False), flush=True)
             continue
         ans = assistant.ask(
-            question, mode=mode, regions=regions, k=args.k, prompt=args.prompt, offline=args.offline
+            question,
+            mode=mode,
+            regions=regions,
+            k=args.k,
+            prompt=args.prompt,
+            offline=args.offline,
+            scope=scope,
         )
         if args.json:
             print(json.dumps({"id": item_id, **ans.to_json()}, ensure_ascii=False), flush=True)

@@ -64,18 +64,27 @@ class Group:
     doc_ids: list[str] | None = None
 
 
-def groups_for(retriever: Any, regions: Sequence[str]) -> list[Group]:
+def groups_for(
+    retriever: Any, regions: Sequence[str], doc_ids: Sequence[str] | None = None
+) -> list[Group]:
     """One group per region; a region with several reports, and reports without a region,
-    become one group per document (labelled with the region and the title)."""
+    become one group per document (labelled with the region and the title). With `doc_ids`
+    (a scoped question) only those reports count, and each group searches only them."""
     docs = list(retriever.documents()) if hasattr(retriever, "documents") else []
+    if doc_ids is not None:
+        wanted = set(doc_ids)
+        docs = [d for d in docs if d.doc_id in wanted]
     by_region: dict[str, list[Any]] = {}
     for d in docs:
         by_region.setdefault(d.region, []).append(d)
     out: list[Group] = []
     for region in regions:
         members = by_region.get(region, [])
+        if doc_ids is not None and not members:
+            continue
         if len(members) <= 1:
-            out.append(Group(label=region, regions=[region]))
+            ids = [m.doc_id for m in members] if doc_ids is not None else None
+            out.append(Group(label=region, regions=[region], doc_ids=ids))
             continue
         for d in members:
             out.append(Group(label=f"{region}·{_short_title(d.title)}", doc_ids=[d.doc_id]))
@@ -144,11 +153,12 @@ def plan(
     stats: ev.GramStats | None = None,
     thresholds: ev.Thresholds | None = None,
     groups: Sequence[Group] | None = None,
+    doc_ids: Sequence[str] | None = None,
 ) -> ComparePlan:
     """Search each region (or document) separately and decide which ones cover the theme."""
     query = theme_query(question, region_names)
     terms = analyze(query, region_names)
-    groups = list(groups) if groups is not None else groups_for(retriever, regions)
+    groups = list(groups) if groups is not None else groups_for(retriever, regions, doc_ids)
     found = {
         g.label: list(retriever.search(query, k=k, regions=g.regions, doc_ids=g.doc_ids))
         for g in groups

@@ -43,6 +43,9 @@ class DocInfo:
     doc_id: str
     region: str
     title: str
+    kind: str = ""
+    year: str = ""
+    date: str = ""
 
 
 class HybridRetriever:
@@ -112,7 +115,17 @@ class HybridRetriever:
                 self._state = _State(
                     generation=generation,
                     indexed=ids,
-                    docs=tuple(DocInfo(r.doc_id, r.meta.region, r.meta.title) for r in indexed),
+                    docs=tuple(
+                        DocInfo(
+                            r.doc_id,
+                            r.meta.region,
+                            r.meta.title,
+                            r.meta.kind,
+                            r.meta.year,
+                            r.meta.date,
+                        )
+                        for r in indexed
+                    ),
                     regions=tuple(regions),
                     names=MappingProxyType(dict(names)),
                     keyword=keyword,

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from assistant.types import Passage
 
@@ -108,3 +110,81 @@ def regions_within(question: str, library_regions: Iterable[str]) -> list[str]:
         if _family(region) & named:
             out.append(region)
     return out
+
+
+# ---- a question limited to chosen reports -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which reports a question may use: chosen documents, regions, kinds and years.
+
+    Each given criterion must hold (an empty one holds for every report); a scope with no
+    criteria is the whole library.
+    """
+
+    doc_ids: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    years: tuple[str, ...] = ()
+
+    @classmethod
+    def of(
+        cls,
+        doc_ids: Iterable[str] | None = None,
+        regions: Iterable[str] | None = None,
+        kinds: Iterable[str] | None = None,
+        years: Iterable[str | int] | None = None,
+    ) -> Scope:
+        def clean(values) -> tuple[str, ...]:
+            out: list[str] = []
+            for v in values or ():
+                text = str(v).strip()
+                if text and text not in out:
+                    out.append(text)
+            return tuple(out)
+
+        return cls(clean(doc_ids), clean(regions), clean(kinds), clean(years))
+
+    @property
+    def limited(self) -> bool:
+        """Whether this scope narrows the library at all (regions alone are the old filter)."""
+        return bool(self.doc_ids or self.kinds or self.years)
+
+    @property
+    def any(self) -> bool:
+        return bool(self.doc_ids or self.regions or self.kinds or self.years)
+
+    def admits(self, doc: Any) -> bool:
+        """Whether a report (anything with doc_id, region, kind, year, date) is in scope."""
+        if self.doc_ids and doc.doc_id not in self.doc_ids:
+            return False
+        if self.regions and getattr(doc, "region", "") not in self.regions:
+            return False
+        if self.kinds and getattr(doc, "kind", "") not in self.kinds:
+            return False
+        if self.years:
+            year = str(getattr(doc, "year", "") or "")[:4] or str(getattr(doc, "date", ""))[:4]
+            if year not in self.years:
+                return False
+        return True
+
+    def describe(self) -> str:
+        """The scope in words for the user: “地区：大连市；类型：条例；年份：2023”."""
+        parts = []
+        for label, values in (
+            ("报告", self.doc_ids),
+            ("地区", self.regions),
+            ("类型", self.kinds),
+            ("年份", self.years),
+        ):
+            if values:
+                parts.append(f"{label}：{'、'.join(values)}")
+        return "；".join(parts)
+
+
+def empty_scope_message(scope: Scope) -> str:
+    return (
+        f"资料库中没有符合所选范围（{scope.describe()}）的报告，因此没有检索。"
+        "请放宽筛选条件，或在资料库中导入相应的报告。"
+    )

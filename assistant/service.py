@@ -154,9 +154,24 @@ class Assistant:
     # ---- questions -----------------------------------------------------------------------
 
     def search(
-        self, query: str, k: int | None = None, regions: list[str] | None = None
+        self,
+        query: str,
+        k: int | None = None,
+        regions: list[str] | None = None,
+        scope=None,
     ) -> list[Passage]:
-        return self.retriever.search(query, k=k or self.settings.top_k, regions=regions)
+        """Top passages; `scope` limits them to chosen reports, regions, kinds and years (an
+        empty list when nothing in the library matches it)."""
+        k = k or self.settings.top_k
+        if scope is None or not scope.any:
+            return self.retriever.search(query, k=k, regions=regions)
+        with self.retriever.pinned():
+            docs = [d.doc_id for d in self.retriever.documents() if scope.admits(d)]
+            if not docs:
+                return []
+            return self.retriever.search(
+                query, k=k, regions=[*(regions or []), *scope.regions] or None, doc_ids=docs
+            )
 
     def status(self) -> dict[str, Any]:
         records = self.store.records()
@@ -226,8 +241,10 @@ class Assistant:
         offline: bool = False,
         chat_model=None,
         on_token=None,
+        scope=None,
     ):
-        """Answer a question (or a cross-district theme with mode="compare") with citations."""
+        """Answer a question (or a cross-district theme with mode="compare") with citations;
+        `scope` (`assistant.scope.Scope`) limits it to chosen reports, kinds and years."""
         from assistant.chain import answer_question
 
         shared = self.answerer(offline) if chat_model is None else None
@@ -245,4 +262,5 @@ class Assistant:
             prompts=self.prompts,
             on_token=on_token,
             answerer=shared,
+            scope=scope,
         )

@@ -105,10 +105,15 @@ def test_ask_export(run, tmp_path: Path) -> None:
     md, docx = tmp_path / "brief.md", tmp_path / "brief.docx"
     assert run("ask", "大连市两新领域新组建了多少个党组织？", "--export", str(md))[0] == 0
     text = md.read_text(encoding="utf-8")
-    assert "2975个" in text and "[^1]: 大连市 · " in text
-    assert re.search(r"2975个[^\n]*\[\^1\]", text), text
+    assert "2975个" in text and "[1] 大连市 · " in text and "[^" not in text
+    assert re.search(r"2975个[^\n]*\[1\]", text), text
+    assert "共 5 份报告" in text  # the library behind it, in the 说明
     assert run("ask", "大连市两新领域新组建了多少个党组织？", "--export", str(docx))[0] == 0
     assert zipfile.is_zipfile(docx)
+    plain = tmp_path / "brief.txt"
+    assert run("ask", "大连市两新领域新组建了多少个党组织？", "--export", str(plain))[0] == 0
+    body = plain.read_text(encoding="utf-8-sig")
+    assert "2975个" in body and "[1]" in body and "**" not in body
 
 
 @pytest.mark.parametrize(
@@ -116,7 +121,7 @@ def test_ask_export(run, tmp_path: Path) -> None:
     [
         (["ask"], "请输入问题"),
         (["ask", "   "], "请输入问题"),
-        (["ask", "问题", "--export", "x.html"], "只支持 .md 或 .docx"),
+        (["ask", "问题", "--export", "x.html"], "只支持 .md、.docx 和 .txt"),
         (["ask", "问题", "--k", "0"], "--k 应在 1 到 50 之间"),
         (["ask", "问题", "--prompt", "不存在"], "没有名为 不存在 的提示词配置"),
     ],
