@@ -8,7 +8,16 @@ import re
 import docx
 import pytest
 
-from tests.ui_helpers import ScriptedChatModel, all_text, assistant_view, expanders, open_app, texts
+from assistant.conversations import ConversationStore
+from tests.ui_helpers import (
+    ScriptedChatModel,
+    all_text,
+    assistant_view,
+    expanders,
+    open_app,
+    plain,
+    texts,
+)
 from ui import exports
 
 pytestmark = pytest.mark.unit
@@ -45,14 +54,16 @@ def test_offline_answer_has_citations_sources_and_export(indexed_assistant, isol
     sources = expanders(reply, "[1]")
     assert sources and "大连市" in sources[0].label and DALIAN_TITLE in sources[0].label
     passage = "\n".join(texts(sources[0]))
-    assert "orange-background[" in passage  # the quoted span is highlighted
+    assert "orange-background[**" in passage  # the quoted span is highlighted in bold
     assert "6331" in passage
+    assert re.search(r"第\d+段", passage) and "原文第" not in passage  # no character offsets
 
     export = [c.value for c in reply.get("code")]
-    assert export, "复制为简报 shows the Markdown export"
-    assert "[^1]" in export[0] and DALIAN_TITLE in export[0]  # references travel with it
+    assert export, "复制为简报 shows the plain-text brief"
+    assert "[1]" in export[0] and "参考资料" in export[0] and DALIAN_TITLE in export[0]
+    assert "[^1]" not in export[0]  # plain [n] and a reference list, no footnote syntax
     labels = [b.label for b in reply.get("download_button")]
-    assert labels == ["下载 .md", "下载 .docx"]
+    assert labels == ["下载 .docx", "下载 .md", "下载 .txt"]
     answer = at.session_state["messages"][-1]["answer"]
     document = docx.Document(io.BytesIO(exports.docx_of(answer)))  # what 下载 .docx serves
     written = "\n".join(p.text for p in document.paragraphs)
@@ -109,13 +120,17 @@ def test_follow_up_keeps_the_topic(indexed_assistant, isolated_env):
     assert len(at.chat_message) == 4
 
 
-def test_clear_conversation(indexed_assistant, isolated_env):
-    at = open_app(assistant_view(indexed_assistant, isolated_env))
+def test_new_conversation_keeps_the_old_one(indexed_assistant, isolated_env):
+    store = ConversationStore(isolated_env / "conversations.sqlite3")
+    at = open_app(assistant_view(indexed_assistant, isolated_env, conversations=store))
     _ask(at, DALIAN_GRID)
     assert len(at.chat_message) == 2
-    next(b for b in at.button if b.label == "清空对话").click().run()
+    old = at.query_params["c"]
+    next(b for b in at.sidebar.button if b.label == "新对话").click().run()
     assert len(at.chat_message) == 0
-    assert at.session_state["messages"] == []
+    assert at.session_state["messages"] == [] and "c" not in at.query_params
+    assert [c.id for c in store.list()] == [old]  # still saved, listed in the sidebar
+    assert any(b.label == DALIAN_GRID for b in at.sidebar.button)
 
 
 def test_failing_model_is_reported_and_the_extract_shown(indexed_assistant, isolated_env):
@@ -130,12 +145,23 @@ def test_failing_model_is_reported_and_the_extract_shown(indexed_assistant, isol
     assert "大模型最近一次调用失败" in sidebar
 
 
-def test_example_question_button_asks_it(indexed_assistant, isolated_env):
+def test_example_questions_come_from_the_library_and_are_answered(indexed_assistant, isolated_env):
     at = open_app(assistant_view(indexed_assistant, isolated_env))
-    next(b for b in at.button if b.label == DALIAN_GRID).click().run()
+    buttons = [b for b in at.button if b.key and b.key.startswith("example_")]
+    assert len(buttons) == 3
+    docs = {d.region: d.doc_id for d in indexed_assistant.retriever.documents()}
+    first = plain(buttons[0].label)
+    region = next(r for r in docs if first.startswith(r))  # about a report in the library
+    topic = first.split("“")[1].split("”")[0]
+    sections = [c.section for c in indexed_assistant.document_text(docs[region])[1]]
+    assert any(topic in s.translate(str.maketrans("", "", "“”")) for s in sections)
+    assert plain(buttons[-1].label).startswith("比较各地")
+    buttons[0].click().run()
     assert not at.exception
     assert len(at.chat_message) == 2
-    assert "6331" in "\n".join(texts(at.chat_message[-1]))
+    answer = at.session_state["messages"][-1]["answer"]
+    assert answer.question == first and answer.citations
+    assert any(c.region == region for c in answer.citations)
 
 
 def test_empty_store_indexes_the_sample_reports(fresh_assistant):

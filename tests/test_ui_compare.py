@@ -36,7 +36,8 @@ def test_offline_comparison_table_chart_sources_export(indexed_assistant, isolat
     assert charts, "a bar chart of evidence per region"
     assert expanders(at.main, "[1]")
     export = at.code[0].value
-    assert "对比表" in export and "[^1]" in export
+    assert "对比表" in export and "[1]" in export and "参考资料" in export
+    assert "[^1]" not in export
 
 
 def test_model_comparison_is_checked_and_tabled(indexed_assistant, isolated_env):

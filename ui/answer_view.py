@@ -31,6 +31,8 @@ def render_answer(answer: Answer, key: str, *, chart: bool = False) -> None:
             st.markdown(answer_markdown(answer))
     else:
         st.markdown(answer_markdown(answer))
+    render_citation_links(answer, key)
+    show_context(answer, key)
     render_unsupported(answer)
     if not answer.complete and answer.partial:
         with st.expander("模型中断前的输出（不完整、未核对，请勿引用）"):
@@ -116,6 +118,108 @@ def source_title(c: Citation) -> str:
     return f"[{c.n}] {inert_label(region, 20)} · {inert_label(c.title or c.doc_id, 60)}"
 
 
+def _chunk(c: Citation):
+    """The indexed chunk a citation points at, or None (report removed or re-indexed)."""
+    from ui.state import get_assistant
+    from ui.suggestions import chunks_of
+
+    try:
+        chunks = chunks_of(get_assistant(), c.doc_id)
+    except Exception:  # noqa: BLE001 - the citation itself still shows its passage
+        return None, []
+    for i, chunk in enumerate(chunks):
+        if chunk.chunk_id == c.chunk_id:
+            return i, chunks
+    return None, chunks
+
+
+def location(c: Citation, paragraph: int | None = None) -> str:
+    """报告 · 章节 · 第N页 (paged sources) or 第N段, as plain text; never character offsets."""
+    from assistant.export import source_of
+
+    where = source_of(c)
+    page = getattr(c, "page", 0) or 0
+    if not (isinstance(page, int) and page > 0) and paragraph is not None:
+        where += f" · 第{paragraph + 1}段"
+    return where
+
+
+def _location_of(c: Citation) -> str:
+    index, chunks = _chunk(c)
+    paragraph = chunks[index].paragraph if index is not None else None
+    return location(c, paragraph)
+
+
+def cited_spans(c: Citation, answer_text: str) -> list[tuple[int, int]]:
+    return quoted_spans(c.quote, citing_sentences(answer_text, c.n))
+
+
+def render_citation_links(answer: Answer, key: str) -> None:
+    """A row of [n] right under the answer: each opens the quoted words, where they are, and
+    a button to the passage in its report."""
+    from assistant.export import cited_words
+
+    if not answer.citations:
+        return
+    text = (
+        (answer.answer or "")
+        + "\n"
+        + "\n".join(
+            [r.practice for r in answer.regions] + [f for r in answer.regions for f in r.figures]
+        )
+    )
+    with st.container(horizontal=True, gap="small"):
+        st.caption("核对引用：")
+        for c in answer.citations:
+            with st.popover(
+                f"[{c.n}] {inert_label(c.region or c.title or '来源', 10)}",
+                help="查看这处引用的原话和出处",
+            ):
+                st.caption(inert_label(_location_of(c), 200))
+                words = cited_words(c, text) or c.quote
+                st.markdown(highlight(words, [(0, len(words))], bold=True))
+                st.button(
+                    "查看原文",
+                    key=f"ctx_{key}_{c.n}",
+                    on_click=_open_context,
+                    args=(key, c.n),
+                    icon=":material/article:",
+                )
+
+
+def _open_context(key: str, n: int) -> None:
+    st.session_state["context_of"] = (key, n)
+
+
+def show_context(answer: Answer, key: str) -> None:
+    """The 查看原文 dialog, if one of this answer's [n] asked for it on this run."""
+    wanted = st.session_state.get("context_of")
+    if not wanted or wanted[0] != key:
+        return
+    st.session_state.pop("context_of", None)
+    c = next((c for c in answer.citations if c.n == wanted[1]), None)
+    if c is not None:
+        _context_dialog(c, answer.answer or "")
+
+
+@st.dialog("查看原文", width="large")
+def _context_dialog(c: Citation, answer_text: str) -> None:
+    index, chunks = _chunk(c)
+    st.caption(inert_label(_location_of(c), 200))
+    spans = cited_spans(c, answer_text)
+    if index is None:
+        st.info("报告已更新或已删除，下面是回答时引用的段落。", icon=":material/info:")
+        st.markdown(highlight(c.quote, spans, bold=True))
+        return
+    # The passage between its neighbours: the quoted span is on screen without scrolling.
+    if index > 0:
+        st.markdown(":gray[" + inert_text(chunks[index - 1].text) + "]")
+    with st.container(border=True):
+        st.markdown(highlight(c.quote, spans, bold=True))
+    if index + 1 < len(chunks):
+        st.markdown(":gray[" + inert_text(chunks[index + 1].text) + "]")
+
+
 def render_sources(answer: Answer, key: str) -> None:
     if not answer.citations:
         if answer.found is False:
@@ -128,46 +232,15 @@ def render_sources(answer: Answer, key: str) -> None:
 
 
 def render_passage(c: Citation, answer_text: str) -> None:
-    where = [inert_label(c.region or "未标注地区", 20), inert_label(c.title or c.doc_id, 60)]
-    if c.section:
-        where.append("章节：" + inert_label(c.section, 80))
-    where.append(f"原文第 {c.start}–{c.end} 字")
-    st.caption(" · ".join(where))
-    spans = quoted_spans(c.quote, citing_sentences(answer_text, c.n))
-    st.markdown(highlight(c.quote, spans))
+    st.caption(inert_label(_location_of(c), 200))
+    st.markdown(highlight(c.quote, cited_spans(c, answer_text), bold=True))
 
 
 # ---- 复制为简报 ---------------------------------------------------------------------------
 
 
 def render_export(answer: Answer, key: str) -> None:
-    """Markdown with references in a code block (it has a copy button), .md and .docx files."""
-    if not answer.answer:
-        return
-    with st.expander("复制为简报", icon=":material/content_copy:"):
-        st.caption("右上角按钮可复制 Markdown（含引用来源），也可下载为文件。")
-        brief = exports.markdown_of(answer)
-        st.code(brief, language="markdown", wrap_lines=True)
-        left, right = st.columns(2)
-        stem = exports.file_stem(answer)
-        left.download_button(
-            "下载 .md",
-            data=brief.encode("utf-8"),
-            file_name=f"{stem}.md",
-            mime="text/markdown",
-            key=f"md_{key}",
-            on_click="ignore",
-            icon=":material/download:",
-        )
-        right.download_button(
-            "下载 .docx",
-            data=lambda: exports.docx_of(answer),
-            file_name=f"{stem}.docx",
-            mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-            key=f"docx_{key}",
-            on_click="ignore",
-            icon=":material/description:",
-        )
+    exports.render_export(answer, key)
 
 
 # ---- 跨地区比较 ---------------------------------------------------------------------------

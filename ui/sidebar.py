@@ -11,6 +11,7 @@ from ui import state
 from ui.text import inert_text, one_line
 
 log = logging.getLogger(__name__)
+OFFLINE_NO_EFFECT = "离线摘录模式下不起作用"
 
 
 def question_options(assistant: Assistant, *, with_mode: bool) -> None:
@@ -52,13 +53,19 @@ def question_options(assistant: Assistant, *, with_mode: bool) -> None:
     current = state.option("profile", state.DEFAULT_PROFILE)
     if current not in profiles:
         state.set_option("profile", state.DEFAULT_PROFILE)
+    llm = state.uses_llm(assistant)
     st.sidebar.selectbox(
-        "输出风格",
+        "输出风格" if llm else f"输出风格（{OFFLINE_NO_EFFECT}）",
         profiles,
         format_func=profile_label,
         key=state.widget_key("profile", state.DEFAULT_PROFILE),
         on_change=state.keep,
         args=("profile",),
+        disabled=not llm,
+        help="大模型按所选提示词的体例组织答案。"
+        if llm
+        else "离线摘录模式直接摘录报告原文，不使用提示词，所以输出风格不起作用；"
+        "配置大模型（见 .env.example）后可用。",
     )
     if assistant.settings.llm_configured and not assistant.settings.offline:
         st.sidebar.toggle(

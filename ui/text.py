@@ -109,14 +109,17 @@ def _settled(raw: str) -> str:
     return ready
 
 
-def highlight(text: str, spans: list[tuple[int, int]], color: str = "orange") -> str:
-    """`text` escaped, with the character ranges in `spans` on a coloured background."""
+def highlight(
+    text: str, spans: list[tuple[int, int]], color: str = "orange", *, bold: bool = False
+) -> str:
+    """`text` escaped, with the character ranges in `spans` on a coloured background (and in
+    bold, for a span that must stand out from a long passage)."""
     spans = merge_spans(spans, len(text), text)
     out: list[str] = []
     pos = 0
     for start, end in spans:
         out.append(inert_text(text[pos:start]))
-        out.append(_background(text[start:end], color))
+        out.append(_background(text[start:end], color, bold))
         pos = end
     out.append(inert_text(text[pos:]))
     return "".join(out)
@@ -129,8 +132,13 @@ def mark(text_md: str, color: str) -> str:
     )
 
 
-def _background(raw: str, color: str) -> str:
+def _background(raw: str, color: str, bold: bool = False) -> str:
+    strong = "**" if bold else ""
     return "\n".join(
-        f":{color}-background[{inert_text(line)}]" if line.strip() else ""
+        f":{color}-background[{strong}{inert_text(line.strip())}{strong}]"
+        if bold and line.strip()
+        else f":{color}-background[{inert_text(line)}]"
+        if line.strip()
+        else ""
         for line in raw.split("\n")
     )

@@ -18,6 +18,13 @@ st.caption(
     "保存前会校验：格式不对、用了不提供的变量或漏用声明的变量都会被拒绝，文件保持不变。"
     "保存后下一次提问即生效。"
 )
+if not state.uses_llm(assistant):
+    st.info(
+        f"当前为离线摘录模式：答案直接摘自报告原文，不使用提示词，这里的修改和输出风格"
+        f"{sidebar.OFFLINE_NO_EFFECT}。配置大模型（OPENAI_BASE_URL、OPENAI_MODEL，"
+        "见 .env.example）后才会生效。",
+        icon=":material/info:",
+    )
 
 # ---- the session's style ------------------------------------------------------------------
 
