@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8501
 
-.PHONY: run test install index lint format bench browser clean-store
+.PHONY: run test install index lint format bench browser ocr clean-store
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,17 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PIP) install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) ocr
+
+# Debian's Tesseract with its Simplified Chinese model and poppler's pdftoppm/pdftotext: OCR of
+# scanned PDF pages (assistant/ocr.py). Nothing is downloaded at run time.
+OCR_PKGS := tesseract-ocr tesseract-ocr-chi-sim poppler-utils
+ocr:
+	@if ! dpkg -s $(OCR_PKGS) >/dev/null 2>&1; then \
+		SUDO=""; [ "$$(id -u)" = "0" ] || SUDO="sudo"; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(OCR_PKGS) >/dev/null; \
+	fi
 
 # Idempotent: unchanged reports are skipped, so this is cheap when the store is current.
 index: install

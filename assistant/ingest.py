@@ -13,7 +13,9 @@ from pathlib import Path
 from assistant.catalog import Catalog
 from assistant.chunking import chunk_document
 from assistant.cleaning import clean_document, infer_meta
-from assistant.loading import SUPPORTED_SUFFIXES, LoadError, load_text
+from assistant.loading import SUPPORTED_SUFFIXES, LoadError, load_document
+from assistant.ocr import OcrCache
+from assistant.pages import assign_pages
 from assistant.store import STATUS_INDEXED, DocRecord, ReportStore, StoreError
 from assistant.types import Chunk, DocMeta
 
@@ -33,8 +35,31 @@ STATUS_LABELS = {
     REJECTED: "已拒绝",
 }
 
-# (message, done, total) — done/total count chunks embedded so far in this batch.
+# (message, done, total): done/total count the chunks embedded so far in this batch or, while a
+# scanned PDF is read, its pages read by OCR. The message is a `Step`: the file's name, with
+# `.stage` saying which of the two is counted.
 Progress = Callable[[str, int, int], None]
+
+EMBED = "embed"
+OCR = "ocr"
+
+
+class Step(str):
+    """A progress message: the file's display name (as before), plus the stage it reports.
+
+    A `str`, so callbacks written for plain names keep working; new ones read `.stage`
+    (EMBED: chunks embedded, OCR: scanned pages read) and `.name`.
+    """
+
+    stage: str
+    name: str
+
+    def __new__(cls, name: str, stage: str = EMBED) -> Step:
+        step = super().__new__(cls, name)
+        step.name = name
+        step.stage = stage
+        return step
+
 
 _EMBED_BATCH = 8
 
@@ -105,6 +130,7 @@ class Prepared:
     meta: DocMeta
     content_hash: str
     chunks: list[Chunk]
+    notes: tuple[str, ...] = ()  # for the user, e.g. which pages were read by OCR
 
 
 class Ingestor:
@@ -114,16 +140,40 @@ class Ingestor:
         self.store = store
         self.catalog = catalog
         self.settings = settings
+        # Scanned pages already read, so re-indexing an unchanged scan does not OCR it again.
+        self.ocr_cache = OcrCache(settings.store_dir / "ocr.sqlite3")
 
-    def prepare(self, source: Source, meta_override: DocMeta | None = None) -> Prepared:
+    def prepare(
+        self,
+        source: Source,
+        meta_override: DocMeta | None = None,
+        progress: Progress | None = None,
+    ) -> Prepared:
         s = self.settings
-        raw = load_text(source.path, max_bytes=s.max_file_bytes, max_chars=s.max_chars)
+        on_page = None
+        if progress is not None:
+            step = Step(source.display_name, OCR)
+
+            def on_page(done: int, total: int) -> None:
+                progress(step, done, total)
+
+        loaded = load_document(
+            source.path,
+            max_bytes=s.max_file_bytes,
+            max_chars=s.max_chars,
+            on_page=on_page,
+            ocr_cache=self.ocr_cache,
+        )
+        raw = loaded.text
         meta = meta_override or self.catalog.meta(source.doc_id)
         if meta is None:
             meta = infer_meta(source.doc_id, raw, self.catalog.regions())
         meta = DocMeta(**{**meta.to_dict(), "doc_id": source.doc_id})
         if not meta.source:
             meta.source = source.display_name
+        meta.format = meta.format or loaded.format
+        if loaded.pages:
+            meta.pages = len(loaded.pages)
         doc = clean_document(source.doc_id, raw, meta, self.catalog.regions())
         chunks = chunk_document(
             doc,
@@ -133,7 +183,9 @@ class Ingestor:
         )
         if not any(c.kind == "body" for c in chunks):
             raise LoadError(source.display_name, "没有可索引的正文内容。")
-        return Prepared(source, doc.meta, doc.content_hash, chunks)
+        if loaded.pages:
+            chunks = assign_pages(chunks, loaded.pages)
+        return Prepared(source, doc.meta, doc.content_hash, chunks, loaded.notes)
 
     def ingest(
         self,
@@ -160,7 +212,7 @@ class Ingestor:
                 )
                 continue
             try:
-                prepared.append(self.prepare(source, (metas or {}).get(source.doc_id)))
+                prepared.append(self.prepare(source, (metas or {}).get(source.doc_id), progress))
             except LoadError as exc:
                 results.append(
                     IngestResult(source.display_name, REJECTED, source.doc_id, exc.reason)
@@ -206,13 +258,14 @@ class Ingestor:
             done = 0
             for p, status in todo:
                 name = p.source.display_name
+                step = Step(name)
                 try:
                     for i in range(0, len(p.chunks), _EMBED_BATCH):
                         batch = p.chunks[i : i + _EMBED_BATCH]
                         self.store.embeddings.embed_documents([c.text for c in batch])
                         done += len(batch)
                         if progress:
-                            progress(name, done, total)
+                            progress(step, done, total)
                     record = DocRecord(p.meta, p.content_hash, "", 0, time.time())
                     self.store.put_document(record, p.chunks)
                 except StoreError:
@@ -221,7 +274,11 @@ class Ingestor:
                     log.warning("indexing %s failed: %s", p.source.doc_id, type(exc).__name__)
                     results.append(IngestResult(name, REJECTED, p.source.doc_id, _reason(exc)))
                     continue
-                results.append(IngestResult(name, status, p.source.doc_id, chunks=len(p.chunks)))
+                results.append(
+                    IngestResult(
+                        name, status, p.source.doc_id, "；".join(p.notes), chunks=len(p.chunks)
+                    )
+                )
         order = {s.display_name: i for i, s in enumerate(sources)}
         return sorted(results, key=lambda r: order.get(r.name, len(order)))
 

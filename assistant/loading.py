@@ -10,8 +10,10 @@ import codecs
 import importlib
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 # Suffix → module whose `read(name, data, *, max_chars, max_bytes) -> Loaded` loads the format.
 _READERS: dict[str, str] = {
@@ -47,6 +49,7 @@ class Loaded:
     text: str
     format: str  # "txt", "md", "docx", "pdf"…
     pages: tuple[str, ...] = ()  # raw text of page 1, 2, …; empty when the source has no pages
+    notes: tuple[str, ...] = ()  # what the user should know (pages read by OCR…), Chinese
 
 
 def load_text(path: Path, *, max_bytes: int, max_chars: int) -> str:
@@ -54,8 +57,19 @@ def load_text(path: Path, *, max_bytes: int, max_chars: int) -> str:
     return load_document(path, max_bytes=max_bytes, max_chars=max_chars).text
 
 
-def load_document(path: Path, *, max_bytes: int, max_chars: int) -> Loaded:
-    """`path` loaded as a `Loaded`; raises LoadError with a Chinese reason otherwise."""
+def load_document(
+    path: Path,
+    *,
+    max_bytes: int,
+    max_chars: int,
+    on_page: Callable[[int, int], None] | None = None,
+    ocr_cache: Any = None,
+) -> Loaded:
+    """`path` loaded as a `Loaded`; raises LoadError with a Chinese reason otherwise.
+
+    For readers that may OCR scanned pages (`PAGED`): `on_page(done, total)` follows the
+    pages read, and `ocr_cache` (an `assistant.ocr.OcrCache`) keeps their text.
+    """
     path = Path(path)
     name = path.name
     suffix = path.suffix.lower()
@@ -89,7 +103,10 @@ def load_document(path: Path, *, max_bytes: int, max_chars: int) -> Loaded:
         loaded = Loaded(_decode_plain(name, data), suffix.lstrip("."))
     else:
         reader = importlib.import_module(_READERS[suffix])
-        loaded = reader.read(name, data, max_chars=max_chars, max_bytes=max_bytes)
+        extra = (
+            {"on_page": on_page, "ocr_cache": ocr_cache} if getattr(reader, "PAGED", False) else {}
+        )
+        loaded = reader.read(name, data, max_chars=max_chars, max_bytes=max_bytes, **extra)
 
     text = _NEWLINE_RE.sub("\n", loaded.text).replace("\x00", "")
     if not text.strip():
@@ -99,7 +116,7 @@ def load_document(path: Path, *, max_bytes: int, max_chars: int) -> Loaded:
             name,
             f"文字太长({len(text)} 字),上限是 {max_chars} 字。请拆分后再上传。",
         )
-    return Loaded(text, loaded.format, loaded.pages)
+    return Loaded(text, loaded.format, loaded.pages, loaded.notes)
 
 
 def _human(n: int) -> str:

@@ -63,6 +63,7 @@ class Chunk:
     start: int
     end: int
     kind: str = "body"  # "body" or "caption"
+    page: int = 0  # page of the source the chunk starts on (1-based); 0 = not paged or unknown
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -75,6 +76,7 @@ class Chunk:
             "start": self.start,
             "end": self.end,
             "kind": self.kind,
+            "page": self.page,
         }
 
     @classmethod
@@ -90,6 +92,7 @@ class Chunk:
             start=int(md.get("start", 0)),
             end=int(md.get("end", 0)),
             kind=str(md.get("kind", "body")),
+            page=_int(md.get("page", 0)),
         )
 
 
@@ -114,6 +117,14 @@ class Passage:
             "section": c.section,
             "start": c.start,
             "end": c.end,
+            "page": c.page,
             "score": round(self.score, 6),
             "text": c.text,
         }
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0

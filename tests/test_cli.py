@@ -49,6 +49,7 @@ def test_status_and_search_json(indexed_assistant):
         "section",
         "start",
         "end",
+        "page",
         "score",
         "text",
     ]

@@ -59,6 +59,7 @@ def test_passage_json_shape(indexed_assistant):
         "section",
         "start",
         "end",
+        "page",
         "score",
         "text",
     }
