@@ -77,9 +77,10 @@ def read(
             for problem, numbers in failed.items():
                 notes.append(f"第 {_numbers(numbers)} 页{problem}")
     if not any(_visible(t) for t in pages):
+        why = "；".join(n for n in notes if ocr.NO_TEXT not in n) or "可能是空白页或图片不清晰"
         raise LoadError(
             name,
-            "PDF 中没有可提取的文字,文字识别(OCR)也没有识别出文字(可能是空白页或图片不清晰)。"
+            f"PDF 中没有可提取的文字,文字识别(OCR)也没有识别出文字({why})。"
             "请上传文字版或更清晰的扫描件。",
         )
     if sum(len(t) for t in pages) > max_chars:

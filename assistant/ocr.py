@@ -23,6 +23,7 @@ import sqlite3
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,9 @@ MAX_PIXELS = 16_000_000  # a page larger than A3 at 290 dpi is rendered at a low
 MAX_PAGES = 200  # about 20 minutes of OCR on this machine; longer scans must be split
 RENDER_TIMEOUT_S = 60
 READ_TIMEOUT_S = 180
+# One document's OCR stops after this long (a hostile PDF could make every page slow);
+# the pages not reached say so. 200 ordinary pages take about 20 minutes here.
+TOTAL_TIMEOUT_S = 40 * 60
 # Tesseract's OpenMP threads made a page 3–5x slower on 2 busy cores (4.7 s vs 24 s).
 _ENV = {"OMP_THREAD_LIMIT": "1"}
 
@@ -44,6 +48,7 @@ _ENV = {"OMP_THREAD_LIMIT": "1"}
 PageProgress = Callable[[int, int], None]
 
 NO_TEXT = "没有识别出文字(可能是空白页、图片或字迹不清)"
+OUT_OF_TIME = "未识别(整份文件的文字识别时间超过上限,请拆分后再上传)"
 
 _CJK = "\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef"
 _SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}]) +(?=[{_CJK}])")
@@ -131,13 +136,16 @@ def read_pages(
     total = len(pages)
     if on_page:
         on_page(0, total)
+    deadline = time.monotonic() + TOTAL_TIMEOUT_S
     with tempfile.TemporaryDirectory(prefix="ocr-") as tmp:
         pdf = Path(tmp) / "in.pdf"
         pdf.write_bytes(data)
         for done, page in enumerate(pages, start=1):
             key = f"{digest}:{page.number}:{_dpi_for(page)}:{_engine_id()}"
             result = cache.get(key, page.number) if cache else None
-            if result is None:
+            if result is None and time.monotonic() > deadline:
+                result = PageText(page.number, "", OUT_OF_TIME)
+            elif result is None:
                 result = _read_page(pdf, page, Path(tmp))
                 if cache and result.problem in ("", NO_TEXT):  # failures may pass next time
                     cache.put(key, result)

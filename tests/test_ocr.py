@@ -140,3 +140,12 @@ def test_huge_pages_are_rendered_at_a_lower_resolution() -> None:
     assert ocr._dpi_for(ocr.PageRequest(1, 595, 842)) == ocr.DPI  # A4
     huge = ocr.PageRequest(1, 72 * 200, 72 * 200)  # 200 x 200 inches
     assert ocr._dpi_for(huge) * 200 * ocr._dpi_for(huge) * 200 <= ocr.MAX_PIXELS
+
+
+def test_pages_past_the_time_budget_say_so(monkeypatch):
+    monkeypatch.setattr(ocr, "TOTAL_TIMEOUT_S", -1)  # the budget is spent before page 1
+    with pytest.raises(LoadError) as err:
+        _load(FIXTURES / "scanned.pdf")
+    assert "OCR" in err.value.reason and ocr.OUT_OF_TIME in err.value.reason
+    loaded = _load(FIXTURES / "mixed.pdf")
+    assert loaded.notes == (f"第 2、3 页{ocr.OUT_OF_TIME}",)
