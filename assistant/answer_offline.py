@@ -375,23 +375,47 @@ class OfflineAnswerer:
             picks = pick_sentences(scorer, verdict.evidence, limit=limit, numbering=numbering)
         if not picks:
             return _emit(not_found_draft(wanted, verdict.level), on_token)
-        note = MODERATE_NOTE if verdict.level == ev.MODERATE else ""
         body = render_picks(picks)
+        sentences = [DraftSentence(quote(k.text), [k.n], k.passage.chunk.region) for k in picks]
+        absent = self.absent(question)
+        if absent:
+            # The reports match the theme but never name what is asked for: not found, with
+            # the closest quotes for the writer to check rather than nothing.
+            draft = not_found_draft(wanted, verdict.level)
+            missing = "、".join(f"“{w}”" for w in absent)
+            draft.text = (
+                f"{OFFLINE_NOT_FOUND_LABEL}\n\n报告中没有出现{missing}。"
+                f"{not_found_text(wanted)}\n\n{CLOSEST_NOTE}\n\n{body}"
+            )
+            draft.sentences = sentences
+            draft.notice = f"报告中没有出现{missing}"
+            return _emit(draft, on_token)
+        note = MODERATE_NOTE if verdict.level == ev.MODERATE else ""
         text = f"{OFFLINE_LABEL}\n\n" + (f"{note}\n\n" if note else "") + body
         draft = Draft(
             text=text,
             answerer=OFFLINE,
             found=True,
             require_citation=False,
-            sentences=[DraftSentence(quote(k.text), [k.n], k.passage.chunk.region) for k in picks],
+            sentences=sentences,
             evidence=verdict.level,
             notice=note,
         )
         return _emit(draft, on_token)
 
+    def absent(self, question: str) -> list[str]:
+        """Specific nouns of the question the library never contains (see evidence)."""
+        library = self.stats() if self.stats is not None else None
+        if library is None or library.n == 0:
+            return []
+        return ev.absent_terms(question, library, self.region_names)
+
 
 def _several_docs(pool: Sequence[tuple[int, Passage]]) -> bool:
     return len({p.chunk.doc_id for _, p in pool}) >= 2
+
+
+CLOSEST_NOTE = "以下是与问题最接近的原文，供核对（未必回答了问题）："
 
 
 def not_found_draft(regions: Sequence[str], level: str = ev.WEAK) -> Draft:

@@ -112,11 +112,19 @@ class GramStats:
     def __init__(self, texts: Iterable[str]) -> None:
         df: Counter[str] = Counter()
         n = 0
+        kept: list[str] = []
         for text in texts:
             df.update(grams(text))
+            kept.append(normalize(text))
             n += 1
         self.n = n
         self.df = df
+        self._text = "\n".join(kept)  # for `contains`: does the library ever say this?
+
+    def contains(self, term: str) -> bool:
+        """Whether some chunk holds `term` verbatim (after width/case normalisation)."""
+        term = normalize(term)
+        return bool(term) and term in self._text
 
     def weight(self, gram: str) -> float:
         """Inverse document frequency; a pair the library never uses weighs most."""
@@ -161,6 +169,41 @@ def content_of(question: str, drop: Iterable[str] = ()) -> str:
     text = _WHICH_PLACE.sub(_SPLIT, text)
     words = default_segmenter().words(text)
     return "".join(_SPLIT if w.strip() in QUESTION_WORDS else w for w in words)
+
+
+# A noun counts as specific from this general-language IDF up (jieba's own table, built from
+# a large general corpus, not from any report): 补贴标准, 月工资, 女党员 are; 报告, 名字,
+# 差距, 时间 are not (they are said in other words everywhere).
+SPECIFIC_IDF = 7.5
+# Word classes that name a thing asked about. Places (ns) are judged by the gazetteer,
+# people (nr) and organisations (nt) are often named differently by a question.
+_THING_FLAGS = ("n", "nz", "vn", "ng", "nl")
+_ASKING = ("多少", "多长", "多久", "多大", "几", "哪", "什么", "怎")
+
+
+def absent_terms(question: str, stats: GramStats, drop: Iterable[str] = ()) -> list[str]:
+    """Specific nouns of the question that no chunk of the library contains: a library that
+    never says 女党员 or 月工资 cannot answer how many or how much of them there are."""
+    if not stats.n or cjk_share(question) < 0.5:
+        return []
+    import jieba.posseg as pseg
+    from jieba.analyse import default_tfidf
+
+    text = normalize(question)
+    for name in sorted({normalize(d) for d in drop if d}, key=len, reverse=True):
+        text = text.replace(name, _SPLIT)
+    idf, median = default_tfidf.idf_freq, default_tfidf.median_idf
+    out: list[str] = []
+    for pair in pseg.lcut(text):
+        word, flag = pair.word, pair.flag
+        if len(word) < 2 or not _CJK_RUN.fullmatch(word) or word in QUESTION_WORDS:
+            continue
+        if flag not in _THING_FLAGS or any(a in word for a in _ASKING):
+            continue
+        if idf.get(word, median) < SPECIFIC_IDF or stats.contains(word) or word in out:
+            continue
+        out.append(word)
+    return out
 
 
 def focus(question: str, stats: GramStats, drop: Iterable[str] = ()) -> Focus:

@@ -163,6 +163,34 @@ def test_paraphrase_shares_characters_not_words() -> None:
     assert draft.found and "23个" in draft.sentences[0].text
 
 
+def test_a_thing_the_library_never_names_is_not_found_with_closest_quotes() -> None:
+    """A report on the theme that never says 月工资 cannot say how much it is: not found,
+    with the closest sentences to check; the same question is answered once it does."""
+    texts = [
+        "全区配备社区工作者560名，建立三岗十八级薪酬体系。",
+        "社区工作者队伍持续壮大，开展专题培训12期。",
+        "推进基层治理现代化，完善网格管理。",
+    ]
+
+    def run(extra: str = "") -> object:
+        ps = [passage(make_chunk(t, region="大连市", n=i)) for i, t in enumerate(texts, 1)]
+        if extra:
+            ps.append(passage(make_chunk(extra, region="大连市", n=9)))
+        for x in ps:
+            x.dense_sim = 0.9
+        stats = ev.GramStats(x.chunk.text for x in ps)
+        return OfflineAnswerer(region_names(), stats=lambda: stats).answer(
+            "大连社区工作者的平均月工资是多少？", ps
+        )
+
+    missing = run()
+    assert not missing.found and missing.failure == "not_found"
+    assert "没有出现“月工资”" in missing.text and "社区工作者560名" in missing.text
+    assert missing.sentences  # the closest quotes are kept, cited
+    named = run("社区工作者平均月工资达到6200元。")
+    assert named.found and "6200元" in named.sentences[0].text
+
+
 def test_first_sentence_carries_the_figure(offline, retriever) -> None:
     draft, text, _, _ = ask(offline, retriever, "薛城区一共划分了多少个城市社区网格？")
     assert "298个" in draft.sentences[0].text
