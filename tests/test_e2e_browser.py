@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -196,12 +197,88 @@ def test_browser_answers_the_dalian_grid_question_with_its_source(app_url, brows
 
     # The cited passage opens with the quoted span highlighted; no traceback anywhere.
     sources[0].click()
-    WebDriverWait(browser, 10).until(lambda d: "原文第" in answer.text)
+    WebDriverWait(browser, 10).until(lambda d: re.search(r"第\d+段", answer.text))
+    assert not re.search(r"原文第 ?\d+", answer.text)  # no character offsets
     assert "强基固本筑堡垒" in answer.text
     assert "Traceback" not in browser.page_source
     _settle(browser)
     shot = tmp_path / "chat.png"
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+
+
+DIALOG = (By.CSS_SELECTOR, "[data-testid='stDialog']")
+POPOVER = (By.CSS_SELECTOR, "[data-testid='stPopoverBody']")
+
+
+def _shown(driver, locator) -> bool:
+    try:
+        return any(e.is_displayed() for e in driver.find_elements(*locator))
+    except Exception:  # noqa: BLE001 - an element replaced while looking is not shown
+        return False
+
+
+def _messages(driver) -> list:
+    return driver.find_elements(By.CSS_SELECTOR, "[data-testid='stChatMessage']")
+
+
+def test_browser_conversation_survives_a_reload_and_citations_open(app_url, browser):
+    """A question and a follow-up, [1] opened to its quoted words and 查看原文, then a reload
+    of the page's URL shows the same conversation with its sources."""
+    browser.get(app_url)
+    _ask(browser, QUESTION)
+    _settle(browser)
+    WebDriverWait(browser, 30).until(lambda d: "c=" in d.current_url)
+    url = browser.current_url
+
+    # [1] under the answer opens the cited words with where they are.
+    answer = _messages(browser)[-1]
+    first = next(
+        b
+        for b in answer.find_elements(By.CSS_SELECTOR, "[data-testid='stPopover'] button")
+        if b.text.startswith("[1]")
+    )
+    first.click()
+    body = WebDriverWait(browser, 10).until(ec.visibility_of_element_located(POPOVER))
+    assert "6331" in body.text and "大连市" in body.text and re.search(r"第\d+段", body.text)
+    assert body.find_elements(By.CSS_SELECTOR, "strong")  # the quoted words stand out
+    next(b for b in body.find_elements(By.TAG_NAME, "button") if "查看原文" in b.text).click()
+    dialog = WebDriverWait(browser, 30).until(
+        ec.visibility_of_element_located((By.CSS_SELECTOR, "[data-testid='stDialog']"))
+    )
+    WebDriverWait(browser, 30).until(lambda d: "6331" in dialog.text)
+    assert "查看原文" in dialog.text and dialog.find_elements(By.CSS_SELECTOR, "strong")
+    webdriver.ActionChains(browser).send_keys(Keys.ESCAPE).perform()
+    WebDriverWait(browser, 10).until(ec.invisibility_of_element_located(DIALOG))
+    if _shown(browser, POPOVER):  # a click outside closes the popover too
+        browser.find_element(By.CSS_SELECTOR, "h1").click()
+        WebDriverWait(browser, 10).until(ec.invisibility_of_element_located(POPOVER))
+    _settle(browser)
+
+    follow = _ask_more(browser, "那薛城区呢？", 4)
+    assert "薛城区" in follow.text
+    _settle(browser)
+
+    browser.get(url)  # a reload (or a restart of the app) opens the same conversation
+    WebDriverWait(browser, 120).until(lambda d: len(_messages(d)) == 4)
+    _settle(browser)
+    shown = [m.text for m in _messages(browser)]
+    assert QUESTION in shown[0] and "6331" in shown[1] and "来源" in shown[1]
+    assert "那薛城区呢？" in shown[2] and "来源" in shown[3]
+    sidebar = browser.find_element(By.CSS_SELECTOR, "[data-testid='stSidebar']")
+    assert QUESTION in sidebar.text  # listed under 对话记录, titled by the first question
+    assert "Traceback" not in browser.page_source
+
+
+def _ask_more(driver, question: str, count: int, timeout: float = 120):
+    box = _chat_input(driver)
+    box.send_keys(question)
+    box.send_keys(Keys.ENTER)
+
+    def answered(d):
+        messages = _messages(d)
+        return messages[-1] if len(messages) >= count and "来源" in messages[-1].text else False
+
+    return WebDriverWait(driver, timeout).until(answered)
 
 
 @pytest.mark.skipif(not os.environ.get("UPDATE_SCREENSHOTS"), reason="set UPDATE_SCREENSHOTS=1")
@@ -314,7 +391,7 @@ def test_browser_streams_a_model_answer_and_reports_a_failing_model(
 
             stub.default = Reply.ok(text, delay_s=0.25, chunk_chars=2)  # the model recovers
             clear = next(
-                b for b in browser.find_elements(By.TAG_NAME, "button") if "清空对话" in b.text
+                b for b in browser.find_elements(By.TAG_NAME, "button") if "新对话" in b.text
             )
             clear.click()
             WebDriverWait(browser, 30).until(

@@ -3,24 +3,33 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import pandas as pd
 import streamlit as st
 
 from assistant.answers import NOT_COVERED, Answer, Citation
 from assistant.citations import citing_sentences, quoted_spans
+from assistant.types import Chunk
 from ui import exports
 from ui.text import highlight, inert_label, inert_markdown, inert_text, mark
 
 NOT_COVERED_SHORT = "未涉及"
+ChunkLookup = Callable[[str], list[Chunk]]  # doc_id -> the report's chunks in order
 _MARKER = re.compile(r"\[(\d+)\]")
 _LIST_PREFIX = re.compile(r"\s*(?:[-*+]\s+|\d{1,2}[.)、]\s*|#{1,6}\s+|>\s*)")
 _SENTENCE = re.compile(r"[^。！？!?\n]+(?:[。！？!?]+|$)(?:\s*\[\d+\])*")
 
 
-def render_answer(answer: Answer, key: str, *, chart: bool = False) -> None:
-    """The whole answer block inside a chat message (or a page)."""
+def render_answer(
+    answer: Answer,
+    key: str,
+    *,
+    chart: bool = False,
+    chunks: ChunkLookup | None = None,
+) -> None:
+    """The whole answer block inside a chat message (or a page); `chunks` reads a report's
+    indexed chunks (for 第N段 and 查看原文), without it the cited passage stands alone."""
     if answer.notice and answer.notice not in (answer.answer or ""):
         st.warning(inert_text(answer.notice), icon=":material/warning:")
     if answer.mode == "compare" and answer.regions:
@@ -31,13 +40,13 @@ def render_answer(answer: Answer, key: str, *, chart: bool = False) -> None:
             st.markdown(answer_markdown(answer))
     else:
         st.markdown(answer_markdown(answer))
-    render_citation_links(answer, key)
-    show_context(answer, key)
+    render_citation_links(answer, key, chunks)
+    show_context(answer, key, chunks)
     render_unsupported(answer)
     if not answer.complete and answer.partial:
         with st.expander("模型中断前的输出（不完整、未核对，请勿引用）"):
             st.markdown(inert_text(answer.partial))
-    render_sources(answer, key)
+    render_sources(answer, key, chunks)
     render_export(answer, key)
 
 
@@ -118,13 +127,12 @@ def source_title(c: Citation) -> str:
     return f"[{c.n}] {inert_label(region, 20)} · {inert_label(c.title or c.doc_id, 60)}"
 
 
-def _chunk(c: Citation):
+def _chunk(c: Citation, lookup: ChunkLookup | None) -> tuple[int | None, list[Chunk]]:
     """The indexed chunk a citation points at, or None (report removed or re-indexed)."""
-    from ui.state import get_assistant
-    from ui.suggestions import chunks_of
-
+    if lookup is None:
+        return None, []
     try:
-        chunks = chunks_of(get_assistant(), c.doc_id)
+        chunks = lookup(c.doc_id)
     except Exception:  # noqa: BLE001 - the citation itself still shows its passage
         return None, []
     for i, chunk in enumerate(chunks):
@@ -144,8 +152,8 @@ def location(c: Citation, paragraph: int | None = None) -> str:
     return where
 
 
-def _location_of(c: Citation) -> str:
-    index, chunks = _chunk(c)
+def _location_of(c: Citation, lookup: ChunkLookup | None) -> str:
+    index, chunks = _chunk(c, lookup)
     paragraph = chunks[index].paragraph if index is not None else None
     return location(c, paragraph)
 
@@ -154,7 +162,7 @@ def cited_spans(c: Citation, answer_text: str) -> list[tuple[int, int]]:
     return quoted_spans(c.quote, citing_sentences(answer_text, c.n))
 
 
-def render_citation_links(answer: Answer, key: str) -> None:
+def render_citation_links(answer: Answer, key: str, lookup: ChunkLookup | None = None) -> None:
     """A row of [n] right under the answer: each opens the quoted words, where they are, and
     a button to the passage in its report."""
     from assistant.export import cited_words
@@ -175,7 +183,7 @@ def render_citation_links(answer: Answer, key: str) -> None:
                 f"[{c.n}] {inert_label(c.region or c.title or '来源', 10)}",
                 help="查看这处引用的原话和出处",
             ):
-                st.caption(inert_label(_location_of(c), 200))
+                st.caption(inert_label(_location_of(c, lookup), 200))
                 words = cited_words(c, text) or c.quote
                 st.markdown(highlight(words, [(0, len(words))], bold=True))
                 st.button(
@@ -191,7 +199,7 @@ def _open_context(key: str, n: int) -> None:
     st.session_state["context_of"] = (key, n)
 
 
-def show_context(answer: Answer, key: str) -> None:
+def show_context(answer: Answer, key: str, lookup: ChunkLookup | None = None) -> None:
     """The 查看原文 dialog, if one of this answer's [n] asked for it on this run."""
     wanted = st.session_state.get("context_of")
     if not wanted or wanted[0] != key:
@@ -199,13 +207,13 @@ def show_context(answer: Answer, key: str) -> None:
     st.session_state.pop("context_of", None)
     c = next((c for c in answer.citations if c.n == wanted[1]), None)
     if c is not None:
-        _context_dialog(c, answer.answer or "")
+        _context_dialog(c, answer.answer or "", lookup)
 
 
 @st.dialog("查看原文", width="large")
-def _context_dialog(c: Citation, answer_text: str) -> None:
-    index, chunks = _chunk(c)
-    st.caption(inert_label(_location_of(c), 200))
+def _context_dialog(c: Citation, answer_text: str, lookup: ChunkLookup | None) -> None:
+    index, chunks = _chunk(c, lookup)
+    st.caption(inert_label(_location_of(c, lookup), 200))
     spans = cited_spans(c, answer_text)
     if index is None:
         st.info("报告已更新或已删除，下面是回答时引用的段落。", icon=":material/info:")
@@ -220,7 +228,7 @@ def _context_dialog(c: Citation, answer_text: str) -> None:
         st.markdown(":gray[" + inert_text(chunks[index + 1].text) + "]")
 
 
-def render_sources(answer: Answer, key: str) -> None:
+def render_sources(answer: Answer, key: str, lookup: ChunkLookup | None = None) -> None:
     if not answer.citations:
         if answer.found is False:
             st.caption("未引用报告原文。")
@@ -228,11 +236,11 @@ def render_sources(answer: Answer, key: str) -> None:
     st.markdown(f"**来源**（{len(answer.citations)} 段报告原文）")
     for c in answer.citations:
         with st.expander(source_title(c)):
-            render_passage(c, answer.answer)
+            render_passage(c, answer.answer, lookup)
 
 
-def render_passage(c: Citation, answer_text: str) -> None:
-    st.caption(inert_label(_location_of(c), 200))
+def render_passage(c: Citation, answer_text: str, lookup: ChunkLookup | None = None) -> None:
+    st.caption(inert_label(_location_of(c, lookup), 200))
     st.markdown(highlight(c.quote, cited_spans(c, answer_text), bold=True))
 
 

@@ -56,6 +56,11 @@ def chunks_of(assistant: Assistant, doc_id: str) -> list[Chunk]:
     return _chunks(assistant, id(assistant), doc_id)
 
 
+def lookup(assistant: Assistant):
+    """doc_id -> the report's chunks, for the answer view's 第N段 and 查看原文."""
+    return lambda doc_id: chunks_of(assistant, doc_id)
+
+
 def _topics(assistant: Assistant, doc_id: str) -> list[tuple[str, str]]:
     """(section, topic) of a report's sections in reading order, each topic once."""
     seen: set[str] = set()

@@ -122,6 +122,7 @@ conversations = history.store(assistant)
 history.sync(conversations)
 messages = history.messages()
 limit = assistant.settings.max_question_chars
+lookup = suggestions.lookup(assistant)
 
 typed = st.chat_input(
     f"请输入问题（{limit} 字以内），可以接着上一个问题追问",
@@ -170,7 +171,7 @@ for m in messages:
         if m["role"] == "user":
             st.markdown(inert_text(m["content"]))
         else:
-            render_answer(m["answer"], key=m["id"])
+            render_answer(m["answer"], key=m["id"], chunks=lookup)
             if m.get("turn"):
                 _feedback(conversations, m["turn"])
             if m is last_answer and not question:
@@ -195,7 +196,7 @@ if question:
                 }
             )
             messages.append(reply)
-            render_answer(answer, key=reply["id"])
+            render_answer(answer, key=reply["id"], chunks=lookup)
             _feedback(conversations, reply["turn"])
             _follow_ups(assistant, answer, reply["id"])
             if created:  # the header and the 对话记录 list show the new conversation

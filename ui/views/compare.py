@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import asking, state
+from ui import asking, state, suggestions
 from ui.answer_view import render_answer
 from ui.text import inert_label
 
@@ -37,4 +37,4 @@ if submitted:
 answer = st.session_state.get("compare_answer")
 if answer is not None:
     st.subheader(inert_label(answer.question, 60))
-    render_answer(answer, key="compare", chart=True)
+    render_answer(answer, key="compare", chart=True, chunks=suggestions.lookup(assistant))
