@@ -95,3 +95,12 @@ def test_cancel_removal_keeps_the_report(fresh_assistant):
     assert len(fresh_assistant.documents()) == 5
     assert not any("确定删除" in w.value for w in at.warning)
     assert "\n".join(texts(at.main))
+
+
+def test_upload_widget_speaks_chinese_with_the_real_limit(indexed_assistant):
+    at = open_app(indexed_assistant, page="library")
+    uploader = at.file_uploader[0]
+    limit_mb = indexed_assistant.settings.max_file_bytes / 1024 / 1024
+    assert uploader.proto.max_upload_size_mb == round(limit_mb)  # what the widget's limit says
+    assert f"不超过 {limit_mb:.0f} MB" in uploader.label and "选择报告文件" in uploader.label
+    assert f"{limit_mb:.0f} MB" in uploader.help

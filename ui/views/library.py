@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 import pandas as pd
 import streamlit as st
@@ -157,10 +158,13 @@ with upload_tab:
     )
     generation = st.session_state.setdefault("upload_generation", 0)
     files = st.file_uploader(
-        "选择报告文件",
+        f"选择报告文件（可多选，拖放到下面的框里或点框里的按钮选择；每个不超过 {limit_mb:.0f} MB）",
         type=[s.lstrip(".") for s in SUPPORTED_SUFFIXES],
         accept_multiple_files=True,
         key=f"uploader_{generation}",
+        # The widget's own limit line shows this number: the same as the check on indexing.
+        max_upload_size=max(1, math.ceil(assistant.settings.max_file_bytes / 1024 / 1024)),
+        help=f"支持 {kinds}；单个文件不超过 {limit_mb:.0f} MB，超过的文件不会被索引。",
     )
     if st.button("开始索引", type="primary", disabled=not files, icon=":material/upload:"):
         st.session_state["upload_results"] = _upload(files)
