@@ -61,3 +61,14 @@ def test_empty_theme_is_refused_politely(indexed_assistant, isolated_env):
     next(b for b in at.button if b.label == "开始比较").click().run()
     assert "请先输入要比较的主题" in "\n".join(texts(at.main))
     assert not at.table
+
+
+def test_overlong_theme_is_kept_with_a_message(indexed_assistant, isolated_env):
+    view = assistant_view(indexed_assistant, isolated_env)
+    at = open_app(view, page="compare")
+    limit = view.settings.max_question_chars
+    theme = "网格化管理" * (limit // 5 + 1)
+    _compare(at, theme)
+    assert any(f"超过了 {limit} 字" in w.value for w in at.warning)
+    assert at.text_input(key="compare_theme").value == theme  # nothing cut off
+    assert "compare_answer" not in at.session_state

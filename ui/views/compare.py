@@ -21,14 +21,21 @@ with st.form("compare_form", border=False):
     theme = left.text_input(
         "比较主题",
         placeholder="例如：发挥党员先锋模范作用、网格化管理、软弱涣散党组织整顿",
-        max_chars=assistant.settings.max_question_chars,
         key="compare_theme",
     )
     submitted = right.form_submit_button("开始比较", type="primary", width="stretch")
 
 if submitted:
+    limit = assistant.settings.max_question_chars
     if not (theme or "").strip():
         st.warning("请先输入要比较的主题。")
+    elif len(theme.strip()) > limit:
+        # The text stays in the box: the browser would otherwise cut a paste off silently.
+        st.warning(
+            f"主题有 {len(theme.strip())} 字，超过了 {limit} 字的上限，还没有开始比较。"
+            "请在上面的输入框里删减后再点“开始比较”。",
+            icon=":material/content_cut:",
+        )
     else:
         answer = asking.ask(assistant, theme.strip(), mode="compare")
         if answer is not None:
