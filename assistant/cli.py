@@ -68,8 +68,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         for r in results:
             print(r.line())
     rejected = sum(1 for r in results if not r.ok)
+    skipped = sum(1 for r in results if r.status == "skipped")
     if not args.json and not args.quiet:
-        print(f"共 {len(results)} 个文件，拒绝 {rejected} 个。", file=sys.stderr)
+        tail = f"，跳过 {skipped} 个" if skipped else ""
+        print(f"共 {len(results)} 个文件，拒绝 {rejected} 个{tail}。", file=sys.stderr)
     return 1 if rejected else 0
 
 

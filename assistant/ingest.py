@@ -26,6 +26,7 @@ UNCHANGED = "unchanged"
 REPLACED = "replaced"
 DUPLICATE = "duplicate"
 REJECTED = "rejected"
+SKIPPED = "skipped"  # in a folder but not a report (unsupported format, the catalog)
 
 STATUS_LABELS = {
     INDEXED: "已索引",
@@ -33,6 +34,7 @@ STATUS_LABELS = {
     REPLACED: "已更新（替换旧版本）",
     DUPLICATE: "内容重复，已跳过",
     REJECTED: "已拒绝",
+    SKIPPED: "已跳过",
 }
 
 # (message, done, total): done/total count the chunks embedded so far in this batch or, while a
@@ -104,19 +106,36 @@ def doc_id_for(path: Path) -> str:
     return stem or "doc_" + hashlib.sha256(path.name.encode()).hexdigest()[:12]
 
 
-def collect_sources(paths: Iterable[Path]) -> tuple[list[Source], list[IngestResult]]:
-    """Files named directly, and supported files inside folders (sorted)."""
+def collect_sources(
+    paths: Iterable[Path], catalog: Path | None = None
+) -> tuple[list[Source], list[IngestResult]]:
+    """Files named directly, and the files inside folders (sorted). Every file of a folder is
+    accounted for: one it cannot index is listed as skipped with the reason, never dropped
+    silently (hidden files and the catalog of report metadata are not reports)."""
     sources: list[Source] = []
     problems: list[IngestResult] = []
     for path in paths:
         if path.is_dir():
             for f in sorted(path.rglob("*")):
-                if (
-                    f.is_file()
-                    and f.suffix.lower() in SUPPORTED_SUFFIXES
-                    and not f.name.startswith(".")
+                if not f.is_file() or any(
+                    part.startswith(".") for part in f.relative_to(path).parts
                 ):
+                    continue
+                if f.suffix.lower() in SUPPORTED_SUFFIXES:
                     sources.append(Source(f, doc_id_for(f), f.name))
+                elif catalog is not None and _same_file(f, catalog):
+                    problems.append(
+                        IngestResult(f.name, SKIPPED, reason="报告目录（元数据文件），不是报告")
+                    )
+                else:
+                    problems.append(
+                        IngestResult(
+                            str(f.relative_to(path)),
+                            SKIPPED,
+                            reason=f"不支持的格式“{f.suffix or '无扩展名'}”；"
+                            f"支持 {' '.join(SUPPORTED_SUFFIXES)}",
+                        )
+                    )
         elif path.is_file():
             sources.append(Source(path, doc_id_for(path), path.name))
         else:

@@ -68,7 +68,7 @@ class Assistant:
     def ingest_paths(
         self, paths: list[Path], progress: Progress | None = None
     ) -> list[IngestResult]:
-        sources, problems = collect_sources(paths)
+        sources, problems = collect_sources(paths, self.settings.catalog_path)
         results = problems + self.ingestor.ingest(sources, progress)
         self.retriever.refresh(force=True)
         return results

@@ -31,7 +31,7 @@ def test_same_files_again_add_and_embed_nothing(fresh_assistant, tmp_path):
 def test_sample_corpus_is_embedded_from_cache(fresh_assistant):
     """The seeded cache holds the corpus: indexing it again embeds no text."""
     results = fresh_assistant.ingest_paths([REPORTS_DIR])
-    assert [r.status for r in results] == ["indexed"] * 5
+    assert [r.status for r in results if r.name != "catalog.yaml"] == ["indexed"] * 5
     assert fresh_assistant.store.embeddings.embedded_texts == 0
     assert fresh_assistant.status()["documents"] == 5
 
@@ -113,3 +113,22 @@ def test_upload_is_stored_under_a_generated_name(fresh_assistant, isolated_env):
     bad = fresh_assistant.ingest_upload("../../prompts/system.md\x00.txt", b"")
     assert bad.status == "rejected"
     assert (isolated_env / "uploads" / f"{result.doc_id}.txt").read_bytes() == data2
+
+
+def test_every_file_of_a_folder_is_accounted_for(fresh_assistant, tmp_path):
+    """Unsupported files are listed as skipped with the reason, never dropped silently;
+    hidden files (editor backups, .DS_Store) are not reports."""
+    folder = tmp_path / "报告"
+    (folder / "子目录").mkdir(parents=True)
+    shutil.copy(REPORTS_DIR / DALIAN, folder)
+    (folder / "统计表.xlsx").write_bytes(b"PK\x03\x04 not really")
+    (folder / "子目录" / "扫描件.tif").write_bytes(b"II*\x00")
+    (folder / ".DS_Store").write_bytes(b"\x00\x01")
+    results = fresh_assistant.ingest_paths([folder])
+    by_name = {r.name: r for r in results}
+    assert by_name[DALIAN].status == "indexed"
+    for name, suffix in (("统计表.xlsx", ".xlsx"), ("子目录/扫描件.tif", ".tif")):
+        r = by_name[name]
+        assert r.status == "skipped" and r.ok and suffix in r.reason and ".docx" in r.reason
+        assert "已跳过" in r.line()
+    assert ".DS_Store" not in by_name and len(results) == 3
