@@ -314,3 +314,59 @@ def conversation_markdown(title: str, turns: list[Turn], reports: int | None = N
             out.append(line)
         out.append("")
     return "\n".join(out).rstrip() + "\n"
+
+
+def conversation_brief(title: str, turns: list[Turn], reports: int | None = None):
+    """The whole conversation as one brief: each question a heading over its answer, the
+    [n] of later answers numbered on from the earlier ones, one reference list and 说明."""
+    import re
+
+    from assistant.export import Block, Brief, Reference, brief_of
+
+    marker = re.compile(r"\[(\d+)\]")
+    blocks: list[Block] = []
+    references: list[Reference] = []
+    notes: list[str] = []
+    unverified: list[str] = []
+    regions: list[str] = []
+    answerer = library = ""
+    offset = 0
+    for i, turn in enumerate(turns, 1):
+        brief = brief_of(turn.answer, reports)
+
+        def shift(text: str, offset: int = offset) -> str:
+            return marker.sub(lambda m: f"[{int(m.group(1)) + offset}]", text)
+
+        blocks.append(Block("heading", f"问题{i}：{' '.join(turn.question.split())}", level=1))
+        for b in brief.blocks:
+            blocks.append(
+                dataclasses.replace(
+                    b,
+                    text=shift(b.text),
+                    level=b.level + 1 if b.kind == "heading" else b.level,
+                    rows=tuple(tuple(shift(cell) for cell in row) for row in b.rows),
+                )
+            )
+        references += [Reference(r.n + offset, r.source, r.quote) for r in brief.references]
+        notes += [n for n in brief.notes if n not in notes]
+        unverified += [f"问题{i}：{u}" for u in brief.unverified]
+        regions += [r for r in brief.regions if r not in regions]
+        answerer, library = answerer or brief.answerer, library or brief.library
+        offset += max((r.n for r in brief.references), default=0)
+    return Brief(
+        title=title or "对话",
+        blocks=blocks,
+        references=references,
+        notes=notes,
+        unverified=unverified,
+        answerer=answerer,
+        library=library,
+        regions=regions,
+    )
+
+
+def conversation_docx(title: str, turns: list[Turn], reports: int | None = None) -> bytes:
+    """The whole conversation as one Word document in the briefs' official format."""
+    from assistant.export_docx import render_docx
+
+    return render_docx(conversation_brief(title, turns, reports))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 
@@ -11,6 +12,8 @@ from assistant.conversations import (
     ConversationStore,
     answer_from_record,
     answer_record,
+    conversation_brief,
+    conversation_docx,
     conversation_markdown,
     store_path,
     title_from,
@@ -182,3 +185,34 @@ def test_old_records_load_and_the_file_sits_beside_the_store(indexed_assistant, 
     assert restored.citations[0].page == 0
     assert restored.answer == answers[0].answer
     assert store_path(indexed_assistant.settings).parent == indexed_assistant.settings.store_dir
+
+
+def test_conversation_exports_as_one_word_document_numbered_on(tmp_path, answers):
+    import io
+
+    import docx
+
+    first, follow, _ = answers
+    store = ConversationStore(tmp_path / "c.sqlite3")
+    cid = store.create()
+    store.add_turn(cid, GRID, first)
+    store.add_turn(cid, "那薛城区呢？", follow)
+    turns = store.turns(cid)
+    brief = conversation_brief("网格情况", turns, reports=5)
+    n_first, n_follow = len(first.citations), len(follow.citations)
+    assert [r.n for r in brief.references] == list(range(1, n_first + n_follow + 1))
+    second = [
+        b.text
+        for b in brief.blocks[
+            brief.blocks.index(next(b for b in brief.blocks if b.text == "问题2：那薛城区呢？")) :
+        ]
+    ]
+    cited = {int(m) for t in second for m in re.findall(r"\[(\d+)\]", t)}
+    assert cited and min(cited) == n_first + 1  # the follow-up's [1] is numbered on
+
+    document = docx.Document(io.BytesIO(conversation_docx("网格情况", turns, reports=5)))
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert f"问题1：{GRID}" in text and "问题2：那薛城区呢？" in text
+    assert "6331" in text and "参考资料" in text and text.count("说明") >= 1
+    section = document.sections[0]
+    assert round(section.page_width.mm) == 210 and round(section.page_height.mm) == 297  # A4

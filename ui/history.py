@@ -8,7 +8,13 @@ import logging
 import streamlit as st
 
 from assistant.answers import Answer
-from assistant.conversations import ConversationStore, Turn, conversation_markdown, store_path
+from assistant.conversations import (
+    ConversationStore,
+    Turn,
+    conversation_docx,
+    conversation_markdown,
+    store_path,
+)
 from assistant.service import Assistant
 from ui.text import inert_label
 
@@ -159,6 +165,15 @@ def manage(conversations: ConversationStore, slot, reports: int | None) -> None:
             key=f"export_{saved.id}",
             on_click="ignore",
             icon=":material/download:",
+        )
+        st.download_button(
+            "导出整个对话 .docx",
+            data=lambda: conversation_docx(saved.title, conversations.turns(saved.id), reports),
+            file_name="对话-" + _file_part(saved.title) + ".docx",
+            mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            key=f"export_docx_{saved.id}",
+            on_click="ignore",
+            icon=":material/description:",
         )
         sure = st.checkbox("确认删除这个对话", key=f"sure_{saved.id}")
         st.button(
