@@ -240,66 +240,83 @@ class Ingestor:
                 results.append(
                     IngestResult(source.display_name, REJECTED, source.doc_id, _reason(exc))
                 )
-        with self.store.write_lock():
-            records = {r.doc_id: r for r in self.store.records()}
-            # Versions this batch replaces no longer count as the original of a copy.
-            replacing = {
-                p.source.doc_id
-                for p in prepared
-                if p.source.doc_id in records
-                and records[p.source.doc_id].content_hash != p.content_hash
-            }
-            by_hash = {
-                r.content_hash: (r.doc_id, r.meta.source or r.meta.title or r.doc_id)
-                for r in records.values()
-                if r.status == STATUS_INDEXED and r.doc_id not in replacing
-            }
-            todo: list[tuple[Prepared, str]] = []
-            for p in prepared:
-                old = records.get(p.source.doc_id)
-                twin, twin_name = by_hash.get(p.content_hash, ("", ""))
-                if old and old.content_hash == p.content_hash and old.status == STATUS_INDEXED:
-                    results.append(IngestResult(p.source.display_name, UNCHANGED, old.doc_id))
-                elif twin and twin != p.source.doc_id:
-                    results.append(
-                        IngestResult(
-                            p.source.display_name,
-                            DUPLICATE,
-                            twin,
-                            f"与已索引的“{twin_name}”（{twin}）内容相同。",
-                        )
-                    )
-                else:
-                    status = REPLACED if old and old.status == STATUS_INDEXED else INDEXED
-                    todo.append((p, status))
-                    by_hash[p.content_hash] = (p.source.doc_id, p.source.display_name)
-            total = sum(len(p.chunks) for p, _ in todo)
-            done = 0
-            for p, status in todo:
-                name = p.source.display_name
-                step = Step(name)
-                try:
-                    for i in range(0, len(p.chunks), _EMBED_BATCH):
-                        batch = p.chunks[i : i + _EMBED_BATCH]
-                        self.store.embeddings.embed_documents([c.text for c in batch])
-                        done += len(batch)
-                        if progress:
-                            progress(step, done, total)
-                    record = DocRecord(p.meta, p.content_hash, "", 0, time.time())
-                    self.store.put_document(record, p.chunks)
-                except StoreError:
-                    raise
-                except Exception as exc:  # one bad file must not stop the batch
-                    log.warning("indexing %s failed: %s", p.source.doc_id, type(exc).__name__)
-                    results.append(IngestResult(name, REJECTED, p.source.doc_id, _reason(exc)))
-                    continue
+        # Embedding is the slow part and needs no lock: vectors go to the cache, and the
+        # writes below take them from there. Reports already indexed unchanged are skipped.
+        seen = {r.doc_id: r for r in self.store.records()}
+        to_embed = [
+            p
+            for p in prepared
+            if not (
+                (old := seen.get(p.source.doc_id)) is not None
+                and old.content_hash == p.content_hash
+                and old.status == STATUS_INDEXED
+            )
+        ]
+        total = sum(len(p.chunks) for p in to_embed)
+        done = 0
+        failed: set[str] = set()
+        for p in to_embed:
+            step = Step(p.source.display_name)
+            try:
+                for i in range(0, len(p.chunks), _EMBED_BATCH):
+                    batch = p.chunks[i : i + _EMBED_BATCH]
+                    self.store.embeddings.embed_documents([c.text for c in batch])
+                    done += len(batch)
+                    if progress:
+                        progress(step, done, total)
+            except StoreError:
+                raise
+            except Exception as exc:  # one bad file must not stop the batch
+                log.warning("embedding %s failed: %s", p.source.doc_id, type(exc).__name__)
                 results.append(
-                    IngestResult(
-                        name, status, p.source.doc_id, "；".join(p.notes), chunks=len(p.chunks)
-                    )
+                    IngestResult(p.source.display_name, REJECTED, p.source.doc_id, _reason(exc))
                 )
+                failed.add(p.source.doc_id)
+        # The write lock is held per report, only while it is written: another writer (an
+        # upload in the app during a long ingest) waits for one report, not the whole batch.
+        for p in prepared:
+            if p.source.doc_id in failed:
+                continue
+            with self.store.write_lock():
+                results.append(self._write(p, prepared))
         order = {s.display_name: i for i, s in enumerate(sources)}
         return sorted(results, key=lambda r: order.get(r.name, len(order)))
+
+    def _write(self, p: Prepared, batch: list[Prepared]) -> IngestResult:
+        """Decide (under the write lock, from the store as it is now) whether `p` is new,
+        a new version, unchanged or a copy of another report, and write it if needed."""
+        name = p.source.display_name
+        records = {r.doc_id: r for r in self.store.records()}
+        # Versions this batch is about to replace no longer count as the original of a copy.
+        replacing = {
+            q.source.doc_id
+            for q in batch
+            if q.source.doc_id in records
+            and records[q.source.doc_id].content_hash != q.content_hash
+        }
+        by_hash = {
+            r.content_hash: (r.doc_id, r.meta.source or r.meta.title or r.doc_id)
+            for r in records.values()
+            if r.status == STATUS_INDEXED and r.doc_id not in replacing
+        }
+        old = records.get(p.source.doc_id)
+        twin, twin_name = by_hash.get(p.content_hash, ("", ""))
+        if old and old.content_hash == p.content_hash and old.status == STATUS_INDEXED:
+            return IngestResult(name, UNCHANGED, old.doc_id)
+        if twin and twin != p.source.doc_id:
+            return IngestResult(
+                name, DUPLICATE, twin, f"与已索引的“{twin_name}”（{twin}）内容相同。"
+            )
+        status = REPLACED if old and old.status == STATUS_INDEXED else INDEXED
+        try:
+            record = DocRecord(p.meta, p.content_hash, "", 0, time.time())
+            self.store.put_document(record, p.chunks)
+        except StoreError:
+            raise
+        except Exception as exc:  # one bad file must not stop the batch
+            log.warning("indexing %s failed: %s", p.source.doc_id, type(exc).__name__)
+            return IngestResult(name, REJECTED, p.source.doc_id, _reason(exc))
+        return IngestResult(name, status, p.source.doc_id, "；".join(p.notes), chunks=len(p.chunks))
 
 
 def _same_file(a: Path, b: Path) -> bool:

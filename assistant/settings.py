@@ -86,7 +86,9 @@ class Settings(BaseSettings):
     max_chars: int = Field(2_000_000, validation_alias=_env("ASSISTANT_MAX_CHARS"))
     max_chunks_per_file: int = Field(5000, validation_alias=_env("ASSISTANT_MAX_CHUNKS"))
     max_question_chars: int = Field(2000, validation_alias=_env("ASSISTANT_MAX_QUESTION_CHARS"))
-    write_lock_timeout_s: float = Field(0.0, validation_alias=_env("ASSISTANT_WRITE_LOCK_TIMEOUT"))
+    # A writer holds the lock for one report at a time, so another (an upload in the app
+    # during a long ingest) waits its turn; 0 makes a second writer fail at once instead.
+    write_lock_timeout_s: float = Field(60.0, validation_alias=_env("ASSISTANT_WRITE_LOCK_TIMEOUT"))
 
     # HTTP API (`assistant serve`): requests must send `Authorization: Bearer <key>` when set
     api_key: SecretStr | None = Field(None, validation_alias=_env("ASSISTANT_API_KEY"))

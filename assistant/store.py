@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import chromadb
@@ -24,6 +26,11 @@ from assistant.settings import Settings
 from assistant.types import Chunk, DocMeta
 
 log = logging.getLogger(__name__)
+
+
+def _me() -> str:
+    return f"{os.getpid()}-{threading.get_ident()}"
+
 
 STATUS_INDEXING = "indexing"
 STATUS_INDEXED = "indexed"
@@ -206,18 +213,33 @@ class ReportStore:
 
     @contextmanager
     def write_lock(self) -> Iterator[None]:
-        """One writer per embedded store; a second one fails fast (or waits, by settings)."""
+        """One writer per embedded store at a time; another waits up to
+        `write_lock_timeout_s` for its turn, then is told the store is busy."""
         if self.settings.server_mode:
             yield
             return
         self._lock_path.parent.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(self._lock_path))
+        timeout = self.settings.write_lock_timeout_s
+        busy = "另一个进程正在写入同一个向量库（索引或删除报告中），请等它完成后再试。"
+        # A long ingest takes the lock once per report; a writer already waiting goes first,
+        # or it would rarely see the moment between two reports.
+        give_way = time.monotonic() + 2.0
+        while self._waiters(timeout) and time.monotonic() < give_way:
+            time.sleep(0.05)
         try:
-            lock.acquire(timeout=self.settings.write_lock_timeout_s)
+            lock.acquire(timeout=0)
         except Timeout as exc:
-            raise StoreBusy(
-                "另一个进程正在写入同一个向量库（索引或删除报告中），请等它完成后再试。"
-            ) from exc
+            if timeout <= 0:
+                raise StoreBusy(busy) from exc
+            marker = self._lock_path.with_name(f"{self._lock_path.name}.waiting-{_me()}")
+            marker.touch()
+            try:
+                lock.acquire(timeout=timeout)
+            except Timeout as exc2:
+                raise StoreBusy(busy) from exc2
+            finally:
+                marker.unlink(missing_ok=True)
         try:
             self.sync()  # never write from a stale view of the store
             yield
@@ -226,6 +248,18 @@ class ReportStore:
                 self._seen = self.fingerprint()  # our own writes need no reopen
             finally:
                 lock.release()
+
+    def _waiters(self, timeout: float) -> list[Path]:
+        """Other writers waiting for the lock now (markers of crashed ones go stale)."""
+        me, now, out = _me(), time.time(), []
+        for p in self._lock_path.parent.glob(f"{self._lock_path.name}.waiting-*"):
+            try:
+                fresh = now - p.stat().st_mtime < max(5.0, timeout)
+            except OSError:
+                continue
+            if fresh and not p.name.endswith(f"-{me}"):
+                out.append(p)
+        return out
 
     def put_document(self, record: DocRecord, chunks: list[Chunk], progress=None) -> None:
         """Write a report's chunks, then mark it indexed; on failure nothing half-written stays.
