@@ -210,6 +210,20 @@ DIALOG = (By.CSS_SELECTOR, "[data-testid='stDialog']")
 POPOVER = (By.CSS_SELECTOR, "[data-testid='stPopoverBody']")
 
 
+def _close_dialog(driver, dialog) -> None:
+    """Close a Streamlit dialog with its own close button (Esc reaches the popover first)."""
+    buttons = [
+        b
+        for b in dialog.find_elements(By.CSS_SELECTOR, "button")
+        if (b.get_attribute("aria-label") or "").lower() == "close"
+    ]
+    if buttons:
+        buttons[0].click()
+    else:
+        webdriver.ActionChains(driver).send_keys(Keys.ESCAPE).perform()
+    WebDriverWait(driver, 10).until(ec.invisibility_of_element_located(DIALOG))
+
+
 def _shown(driver, locator) -> bool:
     try:
         return any(e.is_displayed() for e in driver.find_elements(*locator))
@@ -247,8 +261,7 @@ def test_browser_conversation_survives_a_reload_and_citations_open(app_url, brow
     )
     WebDriverWait(browser, 30).until(lambda d: "6331" in dialog.text)
     assert "查看原文" in dialog.text and dialog.find_elements(By.CSS_SELECTOR, "strong")
-    webdriver.ActionChains(browser).send_keys(Keys.ESCAPE).perform()
-    WebDriverWait(browser, 10).until(ec.invisibility_of_element_located(DIALOG))
+    _close_dialog(browser, dialog)
     if _shown(browser, POPOVER):  # a click outside closes the popover too
         browser.find_element(By.CSS_SELECTOR, "h1").click()
         WebDriverWait(browser, 10).until(ec.invisibility_of_element_located(POPOVER))
