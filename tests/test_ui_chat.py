@@ -172,3 +172,33 @@ def test_empty_store_indexes_the_sample_reports(fresh_assistant):
     assert fresh_assistant.status()["documents"] == 5
     reply = _ask(at, DALIAN_GRID)
     assert "6331" in "\n".join(texts(reply))
+
+
+def test_sidebar_scope_limits_the_answer_and_an_empty_one_says_so(indexed_assistant, isolated_env):
+    """限定报告范围: a kind (or report) chosen in the sidebar limits what the answer uses."""
+    at = open_app(assistant_view(indexed_assistant, isolated_env))
+    kind_box = next(m for m in at.sidebar.multiselect if m.label == "报告类型")
+    kinds = {d.doc_id: d.kind for d in indexed_assistant.retriever.documents()}
+    assert "报道" in kind_box.options
+    kind_box.set_value(["报道"]).run()
+    reply = _ask(at, "怎样整顿软弱涣散党组织？")
+    shown = "\n".join(texts(reply))
+    assert "来源" in shown
+    others = {
+        d.region for d in indexed_assistant.retriever.documents() if kinds[d.doc_id] != "报道"
+    }
+    assert others and not [r for r in others if r in shown], shown
+    # A report chosen alone: its region is the only one quoted.
+    dalian = next(d.doc_id for d in indexed_assistant.retriever.documents() if d.region == "大连市")
+    kind_box = next(m for m in at.sidebar.multiselect if m.label == "报告类型")
+    kind_box.set_value([]).run()
+    report_box = next(m for m in at.sidebar.multiselect if m.label == "指定报告")
+    report_box.set_value([dalian]).run()
+    reply = _ask(at, "怎样整顿软弱涣散党组织？")
+    shown = "\n".join(texts(reply))
+    assert "大连市" in shown and "薛城区" not in shown
+    # Nothing in scope: said plainly, no sources.
+    kind_box = next(m for m in at.sidebar.multiselect if m.label == "报告类型")
+    kind_box.set_value(["报道"]).run()  # 大连市's report is a 综述: nothing matches both
+    reply = _ask(at, "怎样整顿软弱涣散党组织？")
+    assert "没有符合所选范围" in "\n".join(texts(reply))

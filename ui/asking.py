@@ -36,6 +36,7 @@ def ask(
         k=state.option("k", assistant.settings.top_k),
         prompt=profile,
         offline=bool(state.option("offline", False)),
+        scope=state.scope_of_session(),
     )
     llm = state.uses_llm(assistant)
     try:

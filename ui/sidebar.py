@@ -14,6 +14,47 @@ log = logging.getLogger(__name__)
 OFFLINE_NO_EFFECT = "离线摘录模式下不起作用"
 
 
+def _scope_filters(assistant: Assistant) -> None:
+    """Report kind, year and the reports themselves: the question uses only those chosen."""
+    docs = list(assistant.retriever.documents())
+    kinds = sorted({d.kind for d in docs if d.kind})
+    years = sorted({(d.year or d.date)[:4] for d in docs if (d.year or d.date)}, reverse=True)
+    titles = {
+        d.doc_id: one_line(f"{d.region or '未标注地区'} · {d.title or d.doc_id}", 40) for d in docs
+    }
+    for name, values in (("kinds", kinds), ("years", years), ("doc_ids", list(titles))):
+        kept = [v for v in state.option(name, []) if v in values]
+        if kept != state.option(name, []):
+            state.set_option(name, kept)
+    with st.sidebar.expander("限定报告范围", expanded=bool(state.scope_of_session().any)):
+        st.multiselect(
+            "报告类型",
+            kinds,
+            key=state.widget_key("kinds", []),
+            on_change=state.keep,
+            args=("kinds",),
+            placeholder="全部类型",
+        )
+        st.multiselect(
+            "年份",
+            years,
+            key=state.widget_key("years", []),
+            on_change=state.keep,
+            args=("years",),
+            placeholder="全部年份",
+        )
+        st.multiselect(
+            "指定报告",
+            list(titles),
+            key=state.widget_key("doc_ids", []),
+            on_change=state.keep,
+            args=("doc_ids",),
+            format_func=lambda d: titles.get(d, d),
+            placeholder="全部报告",
+        )
+        st.caption("选定后，回答和比较只用符合条件的报告；没有符合条件的报告时会直接说明。")
+
+
 def question_options(assistant: Assistant, *, with_mode: bool) -> None:
     """Region filter, passage count, mode and style profile for this session."""
     st.sidebar.subheader("提问设置")
@@ -30,6 +71,7 @@ def question_options(assistant: Assistant, *, with_mode: bool) -> None:
         placeholder="全部地区（问题里提到的地区会自动筛选）",
         format_func=lambda r: one_line(r, 30),
     )
+    _scope_filters(assistant)
     st.sidebar.slider(
         "引用段落数",
         min_value=2,

@@ -66,6 +66,13 @@ def widget_key(name: str, default: Any) -> str:
     return key
 
 
+def scope_of_session():
+    """The report scope chosen in the sidebar (kinds, years, reports; regions are separate)."""
+    from assistant.scope import Scope
+
+    return Scope.of(option("doc_ids", []), None, option("kinds", []), option("years", []))
+
+
 def keep(name: str) -> None:
     """on_change callback: copy a widget's value to the kept option."""
     st.session_state[f"opt_{name}"] = st.session_state[f"_w_{name}"]
