@@ -8,7 +8,6 @@ import re
 
 import streamlit as st
 
-from assistant.answer_offline import figures
 from assistant.answers import Answer
 
 log = logging.getLogger(__name__)
@@ -38,11 +37,6 @@ def file_stem(answer: Answer) -> str:
     """A download name from the question: 简报-<first words>."""
     words = _UNSAFE_FILE.sub("_", answer.question or "").strip("_")[:24]
     return f"简报-{words}" if words else "简报"
-
-
-def key_figures(text: str, limit: int = 3) -> list[str]:
-    """Numbers with their units in a region's findings (46个, 94.48%, 1300余名)."""
-    return figures(re.sub(r"\[\d+\]", "", text or ""), limit=limit)
 
 
 def library_size() -> int | None:
