@@ -145,6 +145,10 @@ def _decode_plain(name: str, data: bytes) -> str:
         text = _strict(data, "utf-8")
         if text is None:
             text = _strict(data, "gb18030")
+            if text is not None:
+                # GBK editors write the full-width indent as A3A0, which GB18030 maps to a
+                # private-use code point; browsers show it as an ideographic space.
+                text = text.replace("\ue5e5", "\u3000")
             if text is not None and _rare_hanzi_share(text) > 0.2:
                 # Big5 and other double-byte encodings also decode as GB18030, into rare
                 # characters; ask the detector, and refuse if it has no strict answer.

@@ -68,6 +68,14 @@ def test_gb18030_characters_outside_gbk(tmp_path: Path) -> None:
     assert load(write(tmp_path, "ext.txt", text.encode("gb18030"))) == text
 
 
+def test_gbk_full_width_indent_is_an_ideographic_space(tmp_path: Path) -> None:
+    """Old GBK files indent paragraphs with A3A0; it must not read as a private-use code."""
+    body = "\n".join(f"第{i}段，坚持党建引领，推进基层治理。" for i in range(40))
+    data = b"".join(b"\xa3\xa0\xa3\xa0" + line.encode("gbk") + b"\r\n" for line in body.split("\n"))
+    text = load(write(tmp_path, "indented.txt", data))
+    assert "\ue5e5" not in text and text.startswith("\u3000\u3000第0段")
+
+
 @pytest.mark.parametrize("encoding", ["big5", "gbk"])
 def test_traditional_chinese_is_not_garbled(tmp_path: Path, encoding: str) -> None:
     text = "堅持黨建引領，推進基層治理。紅色驛站服務群眾，黨員教育基地建設成效顯著。" * 5
