@@ -364,7 +364,7 @@ class OfflineAnswerer:
             picks = pick_sentences(
                 scorer,
                 [e for _, e in keep],
-                limit=self.max_sentences,
+                limit=self.max_sentences + 2,
                 numbering=[n for n, _ in keep],
                 relative=0.0,
                 per_passage=1,

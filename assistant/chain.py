@@ -314,6 +314,10 @@ def _qa(
     doc_ids: list[str] | None = None,
 ) -> None:
     t = time.perf_counter()
+    if not regions and _open_question(question, retriever):
+        # A theme over the whole library ("党组织如何通过协商议事推动基层治理？") is answered
+        # from several reports: look wider, so more than the top few passages' reports count.
+        k = min(MAX_K, 2 * k)
     if doc_ids is None:
         passages = list(retriever.search(question, k=k, regions=regions))
     else:
@@ -418,6 +422,14 @@ def _empty_scope(
     )
     ans.timings_ms = {"retrieve": 0.0, "answer": 0.0, "total": _ms(t0)}
     return ans
+
+
+def _open_question(question: str, retriever: Any) -> bool:
+    """No place named, no figure or date asked: an open question about a theme."""
+    from assistant.answer_offline import analyze
+
+    terms = analyze(question, region_names_of(retriever))
+    return not terms.regions and not terms.quantity and not terms.when
 
 
 def _documents(retriever: Any) -> list[Any]:
