@@ -46,8 +46,8 @@ MAX_K = 50
 MAX_HISTORY_MESSAGES = 50  # bounds the work a long client-side conversation can cause
 REVISED_HEADING = "\n\n---\n\n**核对后的回答（引用编号与出处以此为准）：**\n\n"
 ENDPOINTS = "GET /v1/models、POST /v1/chat/completions、POST /v1/search"
-CHAT_EXAMPLE = '{"model": "dangjian-assistant", "messages": [{"role": "user", "content": "大连建立了多少个网格？"}]}'
-SEARCH_EXAMPLE = '{"query": "大连建立了多少个网格", "k": 5}'
+CHAT_EXAMPLE = '{"model": "dangjian-assistant", "messages": [{"role": "user", "content": "各地怎样整顿软弱涣散党组织？"}]}'
+SEARCH_EXAMPLE = '{"query": "整顿软弱涣散党组织", "k": 5}'
 
 
 # ---- requests ----------------------------------------------------------------------------
@@ -276,7 +276,7 @@ def conversation(
     if not question:
         raise ApiError(
             400,
-            "最后一条 user 消息是空的。请在其中写出问题，例如“大连建立了多少个网格？”",
+            "最后一条 user 消息是空的。请在其中写出问题，例如“各地怎样整顿软弱涣散党组织？”",
             "empty_question",
         )
     history: list[dict[str, str]] = []
@@ -289,11 +289,6 @@ def conversation(
             turn["standalone_question"] = condense_offline(text.strip(), history, names)
         history.append(turn)
     return question, history
-
-
-def default_answerer(assistant: Assistant) -> str:
-    """Which answerer questions go to, as `Answer.answerer` will name it."""
-    return assistant.answerer_name
 
 
 # ---- the app -----------------------------------------------------------------------------
@@ -350,7 +345,7 @@ def create_app(assistant: Assistant) -> FastAPI:
 
     @app.get("/v1/models")
     def models() -> dict[str, Any]:
-        answerer = default_answerer(assistant)
+        answerer = assistant.answerer_name
         how = "离线摘录（答案直接摘自报告原文）" if answerer == OFFLINE else f"大模型 {answerer}"
         return {
             "object": "list",
@@ -458,7 +453,7 @@ def create_app(assistant: Assistant) -> FastAPI:
         try:
             passages = assistant.search(query, k=request.k, regions=regions, scope=scope)
             if scope.any and not passages:
-                if not any(scope.admits(d) for d in assistant.retriever.documents()):
+                if not assistant.scoped_docs(scope):
                     return {"results": [], "notice": empty_scope_message(scope)}
         except (StoreError, EmbeddingError) as exc:
             raise ApiError(

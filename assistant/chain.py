@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 
 MAX_K = 50
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-EXAMPLE = "例如：“薛城区怎样整顿软弱涣散党组织？”"
+EXAMPLE = "例如：“各地怎样整顿软弱涣散党组织？”"
 
 __all__ = [
     "MODES",
@@ -247,6 +247,7 @@ def _answer(
                 on_token,
                 deadline,
                 doc_ids,
+                names,
             )
     except PromptError as exc:
         _fail(
@@ -312,9 +313,10 @@ def _qa(
     on_token: Callable[[str], None] | None,
     deadline: Deadline,
     doc_ids: list[str] | None = None,
+    names: dict[str, str] | None = None,
 ) -> None:
     t = time.perf_counter()
-    if not regions and _open_question(question, retriever):
+    if not regions and _open_question(question, names or {}):
         # A theme over the whole library ("党组织如何通过协商议事推动基层治理？") is answered
         # from several reports: look wider, so more than the top few passages' reports count.
         k = min(MAX_K, 2 * k)
@@ -424,11 +426,11 @@ def _empty_scope(
     return ans
 
 
-def _open_question(question: str, retriever: Any) -> bool:
+def _open_question(question: str, names: dict[str, str]) -> bool:
     """No place named, no figure or date asked: an open question about a theme."""
     from assistant.answer_offline import analyze
 
-    terms = analyze(question, region_names_of(retriever))
+    terms = analyze(question, names)
     return not terms.regions and not terms.quantity and not terms.when
 
 

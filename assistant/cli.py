@@ -78,7 +78,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     question = (args.question or "").strip()
     if not question:
-        raise UserError('请输入要检索的问题，例如：assistant search "大连建立了多少个网格"')
+        raise UserError('请输入要检索的问题，例如：assistant search "整顿软弱涣散党组织"')
     from assistant.cli_ask import scope_of
     from assistant.scope import Scope, empty_scope_message
 
@@ -87,7 +87,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     passages = get_assistant().search(question, k=args.k, regions=args.region or None, scope=scope)
     if not passages and scope.any:
         assistant = get_assistant()
-        if not any(scope.admits(d) for d in assistant.retriever.documents()):
+        if not assistant.scoped_docs(scope):
             print(empty_scope_message(scope), file=sys.stderr)
     if args.json:
         _print_json([p.to_dict() for p in passages])

@@ -11,7 +11,7 @@ from typing import Any
 from assistant.answers import MODES  # not assistant.chain: keeps `--help` and ingest fast
 from assistant.citations import citing_sentences, quoted_spans
 
-EXAMPLE = 'assistant ask "薛城区怎样整顿软弱涣散党组织？"'
+EXAMPLE = 'assistant ask "各地怎样整顿软弱涣散党组织？"'
 
 
 def register(subparsers: Any) -> None:
@@ -29,7 +29,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--k", type=int, metavar="N", help="检索的段落数（跨地区时为每个地区的段落数）")
     p.add_argument("--prompt", metavar="NAME", help="回答风格：prompts/profiles/NAME.md 或 brief")
     p.add_argument("--offline", action="store_true", help="不调用大模型，只做离线摘录")
-    p.add_argument("--export", metavar="FILE", help="把回答导出为 FILE.docx（公文格式）、FILE.md 或 FILE.txt")
+    p.add_argument(
+        "--export", metavar="FILE", help="把回答导出为 FILE.docx（公文格式）、FILE.md 或 FILE.txt"
+    )
     p.add_argument(
         "--batch", metavar="FILE.jsonl", help="逐行读取 {question, id, mode}，逐行输出结果"
     )

@@ -166,12 +166,16 @@ class Assistant:
         if scope is None or not scope.any:
             return self.retriever.search(query, k=k, regions=regions)
         with self.retriever.pinned():
-            docs = [d.doc_id for d in self.retriever.documents() if scope.admits(d)]
+            docs = self.scoped_docs(scope)
             if not docs:
                 return []
             return self.retriever.search(
                 query, k=k, regions=[*(regions or []), *scope.regions] or None, doc_ids=docs
             )
+
+    def scoped_docs(self, scope) -> list[str]:
+        """Ids of the indexed reports `scope` admits (all of them for an empty scope)."""
+        return [d.doc_id for d in self.retriever.documents() if scope.admits(d)]
 
     def status(self) -> dict[str, Any]:
         records = self.store.records()

@@ -9,7 +9,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,11 +16,11 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
-import uvicorn
 from openai import OpenAI
 from pydantic import SecretStr
 
-from assistant.api import MODEL_ID, REVISED_HEADING, create_app, revision
+from assistant.api import MODEL_ID, REVISED_HEADING, revision
+from bench.load import ApiServer  # the FastAPI app under a real uvicorn on a free port
 from tests.conftest import make_settings
 from tests.openai_stub import OpenAIStub, Reply
 
@@ -30,38 +29,6 @@ pytestmark = pytest.mark.integration
 DALIAN_DOC = "001_75dfd3e5621028d9"
 DALIAN_Q = "大连建立了多少个网格？"
 XUECHENG_Q = "薛城区怎样整顿软弱涣散党组织？"
-
-
-class ApiServer:
-    """The FastAPI app under a real uvicorn server, on a free port, in a background thread."""
-
-    def __init__(self, assistant) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        config = uvicorn.Config(create_app(assistant), log_level="warning", access_log=False)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> ApiServer:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            assert self.thread.is_alive(), "uvicorn did not start"
-            assert time.monotonic() < deadline, "uvicorn did not start within 30 s"
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-        self.sock.close()
 
 
 def client_for(url: str, key: str = "not-needed") -> OpenAI:
