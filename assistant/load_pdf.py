@@ -1,5 +1,8 @@
 """Text of a PDF report, page by page; pages without a text layer are read by OCR.
 
+Ruled tables on text-layer pages are read as row sentences (assistant.pdf_tables); such a
+page's text, rows included, is also its raw page text, so a row's chunk finds its page.
+
 Encrypted and corrupt files are refused, and so is a PDF in which neither the text layer nor
 OCR (assistant.ocr) finds any text.
 """
@@ -14,7 +17,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from assistant import ocr
+from assistant import ocr, pdf_tables
 from assistant.loading import Loaded, LoadError
 
 PAGED = True  # load_document passes `on_page` and `ocr_cache`: this reader may run OCR
@@ -76,6 +79,10 @@ def read(
                 notes.append(f"第 {_numbers(recognised)} 页由文字识别(OCR)得到,可能有个别错字")
             for problem, numbers in failed.items():
                 notes.append(f"第 {_numbers(numbers)} 页{problem}")
+    scanned = {p.number - 1 for p in todo}
+    tabled = pdf_tables.table_pages(data, layer, [i for i in range(len(layer)) if i not in scanned])
+    for i, text in tabled.items():
+        pages[i] = text
     if not any(_visible(t) for t in pages):
         why = "；".join(n for n in notes if ocr.NO_TEXT not in n) or "可能是空白页或图片不清晰"
         raise LoadError(
