@@ -46,6 +46,9 @@ EDGE_LINE_MAX = 40  # characters: furniture lines are short
 _CAPTION_RE = re.compile(r"^(?:附?表|table)\s*[0-9０-９一二三四五六七八九十]+", re.IGNORECASE)
 _CAPTION_MAX = 60
 _SENTENCE_END = "。！？；!?;"
+# A rectangle (`x y w h re`) or a line segment (`x y l`) in a content stream; a match inside
+# a text string only costs the page a full read.
+_PATH_OPS_RE = re.compile(rb"(?:^|\s)(?:re|l)\s")
 
 
 @dataclass
@@ -85,6 +88,9 @@ def table_pages(data: bytes, layer: Sequence[str], numbers: Iterable[int]) -> di
     `layer` is pypdf's text of every page. A page is left out (keeps that text) when it has
     no ruled table or pdfplumber cannot read its characters; any failure leaves all pages.
     """
+    ruled = _ruled_pages(data, numbers)
+    if not ruled:
+        return {}
     try:
         import pdfplumber
     except ImportError:  # an install without the dependency reads tables as loose text
@@ -93,7 +99,7 @@ def table_pages(data: bytes, layer: Sequence[str], numbers: Iterable[int]) -> di
     found: dict[int, _Page] = {}
     try:
         with pdfplumber.open(io.BytesIO(data)) as pdf:
-            for i in sorted(set(numbers)):
+            for i in ruled:
                 page = pdf.pages[i]
                 read = _read_page(page, layer[i])
                 page.close()  # pdfplumber caches every page's objects otherwise
@@ -104,6 +110,39 @@ def table_pages(data: bytes, layer: Sequence[str], numbers: Iterable[int]) -> di
         return {}
     _serialise(found)
     return {i: page.text() for i, page in found.items()}
+
+
+def _ruled_pages(data: bytes, numbers: Iterable[int]) -> list[int]:
+    """Those of `numbers` whose content draws a rectangle or a straight line, or a form.
+
+    pdfplumber interprets a whole page (about 60 ms a page, three times pypdf's text) before
+    it can look for ruling lines; a page whose content stream has no `re` or `l` operator and
+    no form XObject (which could hold the drawing) has none, and is skipped for ~1 ms. Curves
+    are not looked for: rulings drawn as curves are not found (rare in reports).
+    """
+    from pypdf import PdfReader
+
+    out = []
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        for i in sorted(set(numbers)):
+            page = reader.pages[i]
+            contents = page.get_contents()
+            stream = contents.get_data() if contents is not None else b""
+            if _PATH_OPS_RE.search(stream) or _has_form(page):
+                out.append(i)
+    except Exception as exc:  # pypdf read this file once already; a failure here costs tables
+        log.info("pypdf failed on a second read: %s", type(exc).__name__)
+        return []
+    return out
+
+
+def _has_form(page) -> bool:
+    resources = page.get("/Resources")
+    xobjects = resources.get_object().get("/XObject") if resources is not None else None
+    if not xobjects:
+        return False
+    return any(x.get_object().get("/Subtype") == "/Form" for x in xobjects.get_object().values())
 
 
 def _read_page(page, layer_text: str) -> _Page | None:

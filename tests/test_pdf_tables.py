@@ -216,3 +216,11 @@ def test_a_row_is_found_first_by_its_label_and_column(pdf_assistant, query: str,
     hits = assistant.search(query, k=3)
     assert row in hits[0].chunk.text, [p.chunk.text[:60] for p in hits]
     assert hits[0].chunk.page in (1, 2, 4)
+
+
+def test_only_pages_that_draw_lines_are_read_by_pdfplumber() -> None:
+    # pdfplumber costs ~60 ms a page; pages without a rectangle or a line skip it
+    paged = (FIXTURES / "paged.pdf").read_bytes()
+    assert pdf_tables._ruled_pages(paged, range(3)) == []
+    tables = (FIXTURES / "tables.pdf").read_bytes()
+    assert pdf_tables._ruled_pages(tables, [3, 0, 1, 2, 0]) == [0, 1, 2, 3]
