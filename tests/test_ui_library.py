@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.ui_helpers import all_text, open_app, texts
+from ui.uploader import dropzone_css, upload_limit_mb
 
 pytestmark = pytest.mark.unit
 
@@ -100,7 +101,27 @@ def test_cancel_removal_keeps_the_report(fresh_assistant):
 def test_upload_widget_speaks_chinese_with_the_real_limit(indexed_assistant):
     at = open_app(indexed_assistant, page="library")
     uploader = at.file_uploader[0]
-    limit_mb = indexed_assistant.settings.max_file_bytes / 1024 / 1024
-    assert uploader.proto.max_upload_size_mb == round(limit_mb)  # what the widget's limit says
-    assert f"不超过 {limit_mb:.0f} MB" in uploader.label and "选择报告文件" in uploader.label
-    assert f"{limit_mb:.0f} MB" in uploader.help
+    limit_mb = indexed_assistant.settings.max_file_bytes // (1024 * 1024)
+    assert uploader.proto.max_upload_size_mb == limit_mb  # what the widget checks and says
+    assert f"不超过 {limit_mb} MB" in uploader.label and "选择报告文件" in uploader.label
+    assert f"{limit_mb} MB" in uploader.help
+    assert any(f"单个文件不超过 {limit_mb} MB" in c.value for c in at.caption)
+    # Streamlit's own English ("Upload", "20MB per file") is replaced by our CSS, scoped to
+    # this widget and carrying the same limit.
+    css = "\n".join(h.proto.body for h in at.get("html"))
+    assert f".st-key-{uploader.key}" in css
+    assert '"选择文件"' in css and f"每个文件不超过 {limit_mb} MB" in css
+    assert "松开鼠标" in css and f"超过 {limit_mb} MB 或格式不支持" in css
+
+
+def test_upload_limit_is_the_smaller_of_app_and_server():
+    mib = 1024 * 1024
+    assert upload_limit_mb(20 * mib, server_cap_mb=50) == 20
+    assert upload_limit_mb(100 * mib, server_cap_mb=20) == 20  # the server refuses more
+    assert upload_limit_mb(int(15.5 * mib), server_cap_mb=50) == 15  # never above the check
+    assert upload_limit_mb(1000, server_cap_mb=50) == 1
+
+
+def test_dropzone_css_quotes_its_text():
+    css = dropzone_css("uploader_0", 20, ['.t"x\\t'])
+    assert 'T\\"X\\\\T' in css

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 
 import pandas as pd
 import streamlit as st
@@ -14,6 +13,7 @@ from assistant.service import safe_display_name
 from assistant.store import StoreBusy, StoreError
 from ui import state
 from ui.text import inert_label, inert_text, one_line
+from ui.uploader import report_uploader, upload_limit_mb
 
 log = logging.getLogger(__name__)
 
@@ -151,20 +151,18 @@ def _upload(files: list) -> list[IngestResult]:
 
 with upload_tab:
     kinds = " ".join(SUPPORTED_SUFFIXES)
-    limit_mb = assistant.settings.max_file_bytes / 1024 / 1024
+    limit_mb = upload_limit_mb(assistant.settings.max_file_bytes)
     st.caption(
-        f"支持 {kinds}，单个文件不超过 {limit_mb:.0f} MB。同名文件的新版本会替换旧版本，"
+        f"支持 {kinds}，单个文件不超过 {limit_mb} MB。同名文件的新版本会替换旧版本，"
         "内容完全相同的文件会跳过。"
     )
     generation = st.session_state.setdefault("upload_generation", 0)
-    files = st.file_uploader(
-        f"选择报告文件（可多选，拖放到下面的框里或点框里的按钮选择；每个不超过 {limit_mb:.0f} MB）",
-        type=[s.lstrip(".") for s in SUPPORTED_SUFFIXES],
-        accept_multiple_files=True,
+    files = report_uploader(
+        f"选择报告文件（可多选，拖放到下面的框里或点框里的按钮选择；每个不超过 {limit_mb} MB）",
         key=f"uploader_{generation}",
-        # The widget's own limit line shows this number: the same as the check on indexing.
-        max_upload_size=max(1, math.ceil(assistant.settings.max_file_bytes / 1024 / 1024)),
-        help=f"支持 {kinds}；单个文件不超过 {limit_mb:.0f} MB，超过的文件不会被索引。",
+        kinds=list(SUPPORTED_SUFFIXES),
+        limit_mb=limit_mb,
+        help=f"支持 {kinds}；单个文件不超过 {limit_mb} MB，超过的文件不会被索引。",
     )
     if st.button("开始索引", type="primary", disabled=not files, icon=":material/upload:"):
         st.session_state["upload_results"] = _upload(files)
