@@ -128,10 +128,26 @@ def app_url(seeded_cache: Path, isolated_env: Path, tmp_path: Path) -> Iterator[
 
 
 @pytest.fixture
-def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def downloads(tmp_path: Path) -> Path:
+    """Where the browser saves downloaded files."""
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def browser(tmp_path: Path, downloads: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager must not fetch a driver
     options = Options()
     options.binary_location = str(CHROMIUM)
+    options.add_experimental_option(
+        "prefs",
+        {
+            "download.default_directory": str(downloads),
+            "download.prompt_for_download": False,
+            "safebrowsing.enabled": False,
+        },
+    )
     for flag in (
         "--headless",
         "--no-sandbox",
@@ -148,6 +164,10 @@ def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(60)
+    # Headless Chromium ignores the profile's download folder unless told through DevTools.
+    driver.execute_cdp_cmd(
+        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
+    )
     try:
         yield driver
     finally:
@@ -292,6 +312,183 @@ def _ask_more(driver, question: str, count: int, timeout: float = 120):
         return messages[-1] if len(messages) >= count and "来源" in messages[-1].text else False
 
     return WebDriverWait(driver, timeout).until(answered)
+
+
+def _downloaded(folder: Path, suffix: str, timeout: float = 60) -> Path:
+    """The one finished download ending in `suffix` (Chromium writes .crdownload first)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = [f for f in folder.glob(f"*{suffix}") if f.stat().st_size > 0]
+        if done and not list(folder.glob("*.crdownload")):
+            assert len(done) == 1, done
+            return done[0]
+        time.sleep(0.3)
+    raise AssertionError(f"no {suffix} downloaded: {sorted(p.name for p in folder.iterdir())}")
+
+
+def _check_docx(path: Path) -> None:
+    """A4, 仿宋 body, the reference with title and quoted words, no mode note in the body."""
+    import docx
+    from docx.oxml.ns import qn
+    from docx.shared import Mm
+
+    document = docx.Document(str(path))
+    for section in document.sections:
+        assert abs(section.page_width - Mm(210)) < Mm(1), section.page_width
+        assert abs(section.page_height - Mm(297)) < Mm(1), section.page_height
+    fonts = document.styles["Normal"].element.rPr.rFonts
+    assert "仿宋" in fonts.get(qn("w:eastAsia")), fonts.attrib
+    texts = [p.text for p in document.paragraphs]
+    notes_at = texts.index("说明")
+    body = "\n".join(texts[:notes_at])
+    assert "离线摘录模式" not in body and "回答方式" not in body
+    assert "6331" in body and "[1]" in body
+    references = texts[texts.index("参考资料") + 1 : notes_at]
+    first = next(t for t in references if t.startswith("[1] "))
+    assert "大连市" in first and "《强基固本筑堡垒 凝心聚力促振兴》" in first, first
+    quoted = re.search(r"“(.+)”", first)
+    assert quoted and "6331" in quoted.group(1) and len(quoted.group(1)) < 200, first
+    assert "离线摘录" in "\n".join(texts[notes_at:])  # who answered goes in the 说明
+    assert document.core_properties.author == "党建报告问答助手"
+    assert "python-docx" not in (document.core_properties.comments or "")
+
+
+def _check_markdown(path: Path) -> None:
+    """Plain [n], a numbered reference list, no footnote syntax, escapes or internal ids."""
+    text = path.read_text(encoding="utf-8")
+    assert "[1]" in text and "6331" in text
+    assert "[^" not in text and "\\" not in text
+    assert not re.search(r"\d{3}_[0-9a-f]{8,}", text), text  # doc / chunk ids
+    lines = text.splitlines()
+    references = lines[lines.index("## 参考资料") + 1 : lines.index("## 说明")]
+    numbered = [line for line in references if line.strip()]
+    assert numbered and all(re.match(r"\[\d+\] ", line) for line in numbered), numbered
+    assert [int(re.match(r"\[(\d+)\]", line).group(1)) for line in numbered] == list(
+        range(1, len(numbered) + 1)
+    )
+    assert "《强基固本筑堡垒 凝心聚力促振兴》" in numbered[0] and "6331" in numbered[0]
+    assert "离线摘录模式" not in "\n".join(lines[: lines.index("## 说明")])
+
+
+def test_browser_downloads_the_answer_as_docx_and_markdown(app_url, browser, downloads):
+    """复制为简报 under an answer: the .docx and .md downloads are the official-format briefs."""
+    browser.get(app_url)
+    answer = _ask(browser, QUESTION)
+    _settle(browser)
+    export = next(
+        s
+        for s in answer.find_elements(By.CSS_SELECTOR, "[data-testid='stExpander'] summary")
+        if "复制为简报" in s.text
+    )
+    export.click()
+    for label, suffix, check in (
+        ("下载 .docx", ".docx", _check_docx),
+        ("下载 .md", ".md", _check_markdown),
+    ):
+        button = WebDriverWait(browser, 30).until(
+            lambda d, label=label: next(
+                (
+                    b
+                    for b in answer.find_elements(
+                        By.CSS_SELECTOR, "[data-testid='stDownloadButton'] button"
+                    )
+                    if label in b.text and b.is_displayed()
+                ),
+                False,
+            )
+        )
+        button.click()
+        check(_downloaded(downloads, suffix))
+    assert "Traceback" not in browser.page_source
+
+
+def test_browser_upload_widget_speaks_chinese_with_the_real_limit(
+    seeded_cache, isolated_env, browser, tmp_path
+):
+    """资料库 › 上传报告: no English from Streamlit's dropzone on screen, the limit of the
+    app's own check (1 MB here), and a file over it marked in Chinese and not uploaded."""
+    workdir = tmp_path / "upload"
+    workdir.mkdir()
+    env = _app_env(
+        seeded_cache, isolated_env, ASSISTANT_OFFLINE="true", ASSISTANT_MAX_FILE_BYTES="1048576"
+    )
+    with _serve(PROJECT_ROOT / "ui" / "app.py", workdir, env, tmp_path / "upload.log") as url:
+        browser.get(f"{url}/library")
+        tab = WebDriverWait(browser, 180).until(
+            lambda d: next(
+                (t for t in d.find_elements(By.CSS_SELECTOR, "[role='tab']") if "上传" in t.text),
+                False,
+            )
+        )
+        tab.click()
+        uploader = WebDriverWait(browser, 30).until(
+            ec.visibility_of_element_located((By.CSS_SELECTOR, "[data-testid='stFileUploader']"))
+        )
+        _settle(browser)
+        assert "不超过 1 MB" in uploader.find_element(By.CSS_SELECTOR, "label").text
+        main = browser.find_element(By.CSS_SELECTOR, "[data-testid='stMain']")
+        assert "单个文件不超过 1 MB" in main.text
+
+        def drawn(selector: str) -> tuple[str, str]:
+            """(font size of the element's own text, the text its ::after draws)."""
+            return tuple(
+                browser.execute_script(
+                    "const e = arguments[0].querySelector(arguments[1]);"
+                    "return [getComputedStyle(e).fontSize,"
+                    " getComputedStyle(e, '::after').content];",
+                    uploader,
+                    selector,
+                )
+            )
+
+        button = (
+            "[data-testid='stFileUploaderDropzone'] button [data-testid='stMarkdownContainer'] p"
+        )
+        assert drawn(button) == ("0px", '"选择文件"')
+        size, text = drawn("[data-testid='stFileUploaderDropzoneInstructions'] span")
+        assert size == "0px" and "每个文件不超过 1 MB" in text and "PDF" in text, text
+        browser.save_screenshot(str(tmp_path / "upload.png"))
+
+        # While files are dragged over it, the overlay speaks Chinese too.
+        browser.execute_script(
+            "const z = arguments[0].querySelector('[data-testid=stFileUploaderDropzone]');"
+            "const dt = new DataTransfer();"
+            "dt.items.add(new File(['x'], 'a.txt', {type: 'text/plain'}));"
+            "z.dispatchEvent(new DragEvent('dragenter',"
+            " {bubbles: true, cancelable: true, dataTransfer: dt}));",
+            uploader,
+        )
+        overlay = "[data-testid='stFileUploaderDropzone'] > div:not([data-testid]) span"
+        WebDriverWait(browser, 10).until(lambda d: uploader.find_elements(By.CSS_SELECTOR, overlay))
+        assert drawn(overlay) == ("0px", '"松开鼠标，添加这些文件"')
+        browser.execute_script(
+            "arguments[0].querySelector('[data-testid=stFileUploaderDropzone]')"
+            ".dispatchEvent(new DragEvent('dragleave', {bubbles: true}));",
+            uploader,
+        )
+
+        big = tmp_path / "太大的报告.txt"
+        big.write_bytes(("测试区党建工作。" * 60_000).encode("utf-8"))  # about 1.4 MB
+        field = uploader.find_element(
+            By.CSS_SELECTOR, "[data-testid='stFileUploaderDropzoneInput']"
+        )
+        field.send_keys(str(big))
+        chip = WebDriverWait(browser, 30).until(
+            lambda d: uploader.find_element(
+                By.CSS_SELECTOR, "[data-testid='stFileChip'][aria-invalid='true']"
+            )
+        )
+        note = browser.execute_script(
+            "return getComputedStyle(arguments[0].querySelector("
+            "'[data-testid=stFileChipName] + div'), '::after').content",
+            chip,
+        )
+        assert "超过 1 MB 或格式不支持" in note, note
+        _settle(browser)
+        start = next(b for b in main.find_elements(By.TAG_NAME, "button") if "开始索引" in b.text)
+        assert not start.is_enabled()  # the refused file never reached the app
+        browser.save_screenshot(str(tmp_path / "upload-refused.png"))
+        assert "Traceback" not in browser.page_source
 
 
 @pytest.mark.skipif(not os.environ.get("UPDATE_SCREENSHOTS"), reason="set UPDATE_SCREENSHOTS=1")
