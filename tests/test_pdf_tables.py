@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -224,3 +225,32 @@ def test_only_pages_that_draw_lines_are_read_by_pdfplumber() -> None:
     assert pdf_tables._ruled_pages(paged, range(3)) == []
     tables = (FIXTURES / "tables.pdf").read_bytes()
     assert pdf_tables._ruled_pages(tables, [3, 0, 1, 2, 0]) == [0, 1, 2, 3]
+
+
+# --- a real public PDF: Excel exported by Acrobat, SimSun (tests/fixtures/pdf/SOURCES.md) ------
+
+CODE_RE = re.compile(r"(?<!\d)\d{6}(?!\d)")  # a listed company's code
+COLUMNS = ("行业大类代码：", "行业大类名称：", "上市公司代码：", "上市公司简称：")
+
+
+def test_a_real_table_with_cells_merged_down_gives_one_whole_row_per_company() -> None:
+    name = "csrc_industry_2018q3.pdf"
+    layer, _ = load_pdf._text_layer(name, (FIXTURES / name).read_bytes(), max_chars=10**6)
+    loaded = _read(name)
+    for number, page in enumerate(loaded.pages):
+        rows = _rows(page)
+        codes = [c for r in rows for c in CODE_RE.findall(r)]
+        # every company of the page once, in one row with every column name: the same
+        # codes as the text layer shows as loose cells
+        assert sorted(codes) == sorted(CODE_RE.findall(layer[number]))
+        assert len(codes) == len(rows) > 30
+        assert all(all(col in r for col in COLUMNS) for r in rows)
+        assert not any("门类名称及代码" in r for r in rows)  # the (repeated) header is no row
+    # the merged 门类 and 大类 cells are said in every row they cover
+    assert (
+        "农、林、牧、渔业(A)｜行业大类代码：02｜行业大类名称：林业｜上市公司代码：600265"
+        "｜上市公司简称：ST景谷。"
+    ) in _rows(loaded.pages[0])
+    assert _rows(loaded.pages[1])[1].startswith(
+        "采矿业(B)｜行业大类代码：06｜行业大类名称：煤炭开采"
+    )
