@@ -12,7 +12,7 @@ from pathlib import Path
 from assistant.settings import get_settings
 
 # Command groups living in their own modules; each has register(subparsers).
-_COMMAND_MODULES = ("assistant.cli_ask", "assistant.cli_eval")
+_COMMAND_MODULES = ("assistant.cli_ask", "assistant.cli_eval", "assistant.cli_feedback")
 
 
 class UserError(Exception):

@@ -80,6 +80,8 @@ class Feedback:
     created: float
     question: str = ""
     answer_text: str = ""
+    answerer: str = ""  # "offline" or "llm:<model>", from the saved answer
+    conversation_id: str = ""
 
 
 def store_path(settings) -> Path:
@@ -285,12 +287,25 @@ class ConversationStore:
 
     def _feedback(self, where: str, args: tuple) -> list[Feedback]:
         sql = (
-            "SELECT f.turn_id, f.rating, f.comment, f.created, t.question, t.answer_text "
+            "SELECT f.turn_id, f.rating, f.comment, f.created, t.question, t.answer_text, "
+            "t.answer_json, t.conversation_id "
             f"FROM feedback f JOIN turns t ON t.id = f.turn_id {where} ORDER BY f.created"
         )
         with self._connect() as db:
             rows = db.execute(sql, args).fetchall()
-        return [Feedback(*row) for row in rows]
+        return [
+            Feedback(*row[:6], answerer=_answerer_of(row[6]), conversation_id=row[7])
+            for row in rows
+        ]
+
+
+def _answerer_of(answer_json: str) -> str:
+    """Who answered, from a saved answer record ("" if the record does not say)."""
+    try:
+        value = json.loads(answer_json).get("answerer", "")
+    except (ValueError, AttributeError):
+        return ""
+    return value if isinstance(value, str) else ""
 
 
 # ---- export --------------------------------------------------------------------------------

@@ -132,6 +132,7 @@ def test_feedback_is_kept_with_its_question_and_replaced_by_a_later_one(tmp_path
     assert len(kept) == 1
     assert (kept[0].rating, kept[0].comment, kept[0].question) == (-1, "数字和原文不一致", GRID)
     assert "6331" in kept[0].answer_text
+    assert (kept[0].answerer, kept[0].conversation_id) == (answers[0].answerer, cid)
     with pytest.raises(ValueError):
         store.set_feedback(turn, 0)
 
