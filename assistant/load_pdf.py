@@ -79,10 +79,6 @@ def read(
                 notes.append(f"第 {_numbers(recognised)} 页由文字识别(OCR)得到,可能有个别错字")
             for problem, numbers in failed.items():
                 notes.append(f"第 {_numbers(numbers)} 页{problem}")
-    scanned = {p.number - 1 for p in todo}
-    tabled = pdf_tables.table_pages(data, layer, [i for i in range(len(layer)) if i not in scanned])
-    for i, text in tabled.items():
-        pages[i] = text
     if not any(_visible(t) for t in pages):
         why = "；".join(n for n in notes if ocr.NO_TEXT not in n) or "可能是空白页或图片不清晰"
         raise LoadError(
@@ -92,6 +88,12 @@ def read(
         )
     if sum(len(t) for t in pages) > max_chars:
         raise LoadError(name, f"文字太长(超过 {max_chars} 字)。请拆分后再上传。")
+    # after the length check: a table's rows repeat its caption and column names, which must
+    # not get a file refused that the user sees as short enough
+    scanned = {p.number - 1 for p in todo}
+    tabled = pdf_tables.table_pages(data, layer, [i for i in range(len(layer)) if i not in scanned])
+    for i, text in tabled.items():
+        pages[i] = text
     body = strip_page_furniture(pages)
     return Loaded("\n\n".join(body), "pdf", tuple(pages), tuple(notes))
 

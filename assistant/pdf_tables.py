@@ -12,11 +12,13 @@ text, so a PDF without tables reads exactly as before. Not handled, left as text
   aligned lists: no reliable signal);
 - pages whose font pdfminer cannot decode (an embedded encoding CMap, as fpdf2 writes for
   CFF fonts): pdfplumber sees fewer characters than pypdf there;
-- one-column or one-row boxes (a framed note, a page border): those are text, not tables.
+- one-column or one-row boxes (a framed note, a page border): those are text, not tables;
+- rulings drawn as curves, and pages drawing more than `MAX_EDGES` segments (charts, maps).
 
 A table cut by a page break goes on as the first table of the next page with the same
-columns; its rows there get the first part's caption and header (a repeated header row is
-recognised and said once), and stay on the page where they are printed.
+columns (under at most a running header, or a "续表" line, which is dropped); its rows there
+get the first part's caption and header (a repeated header row is recognised and said once),
+and stay on the page where they are printed.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from assistant.cleaning import ends_sentence
 from assistant.tables import table_paragraphs
 
 log = logging.getLogger(__name__)
@@ -42,10 +45,16 @@ COLUMN_TOLERANCE = 3.0
 # a running header or footer and a page number, as `load_pdf.strip_page_furniture` sees them.
 EDGE_LINES = 2
 EDGE_LINE_MAX = 40  # characters: furniture lines are short
+# Ruling segments on a page above which it is a chart or a map, not tables: pdfplumber
+# intersects every horizontal with every vertical edge. The densest real table page seen
+# (tests/fixtures/pdf/csrc_industry_2018q3.pdf, 40 rows) has 228; a 60 x 60 grid (3,481
+# cells) has 1,620 and takes 0.7 s.
+MAX_EDGES = 3000
 # "表1 …", "附表2 …", "Table 3": a caption line; as assistant/load_docx.py recognises one.
 _CAPTION_RE = re.compile(r"^(?:附?表|table)\s*[0-9０-９一二三四五六七八九十]+", re.IGNORECASE)
 _CAPTION_MAX = 60
-_SENTENCE_END = "。！？；!?;"
+# "续表1", "续表": the line Chinese reports print above the part of a table on the next page.
+_CONTINUED_RE = re.compile(r"^续表\s*[0-9０-９一二三四五六七八九十]*\s*$")
 # A rectangle (`x y w h re`) or a line segment (`x y l`) in a content stream; a match inside
 # a text string only costs the page a full read.
 _PATH_OPS_RE = re.compile(rb"(?:^|\s)(?:re|l)\s")
@@ -57,6 +66,7 @@ class _Table:
     columns: tuple[float, ...]  # x of every column edge
     rows: list[list[str]]
     caption: str = ""
+    continued: bool = False  # marked "续表" above it
     paragraphs: list[str] = field(default_factory=list)
 
 
@@ -146,6 +156,8 @@ def _has_form(page) -> bool:
 
 
 def _read_page(page, layer_text: str) -> _Page | None:
+    if len(page.edges) > MAX_EDGES:
+        return None
     tables = []
     for table in page.find_tables():
         grid = _grid(table)
@@ -170,8 +182,12 @@ def _read_page(page, layer_text: str) -> _Page | None:
     blocks.sort(key=lambda b: (b[0], b[1]))
     out: list[str | _Table] = []
     for _, _, block in blocks:
-        if isinstance(block, _Table) and out and isinstance(out[-1], str) and _is_caption(out[-1]):
-            block.caption = out.pop().strip()
+        if isinstance(block, _Table) and out and isinstance(out[-1], str):
+            if _CONTINUED_RE.match(out[-1].strip()):
+                out.pop()  # the part before says what the table is
+                block.continued = True
+            elif _is_caption(out[-1]):
+                block.caption = out.pop().strip()
         out.append(block)
     return _Page(out)
 
@@ -250,6 +266,8 @@ def _continues(pages: dict[int, _Page], i: int, before: _Table, table: _Table) -
     """`table`, first on page i, goes on from `before`, last on page i - 1."""
     if i - 1 not in pages or table.caption or len(table.columns) != len(before.columns):
         return False
+    if table.continued:  # said so in the page: the columns may have been laid out anew
+        return True
     if any(
         abs(a - b) > COLUMN_TOLERANCE for a, b in zip(table.columns, before.columns, strict=True)
     ):
@@ -264,19 +282,16 @@ def _ends_with_table(page: _Page) -> bool:
 
 
 def _furniture(blocks: Sequence[str | _Table]) -> bool:
-    """At most a running header or footer and a page number: no body text."""
+    """At most a running header or footer and a page number: no body text (no sentence end)."""
     return len(blocks) <= EDGE_LINES and all(
-        isinstance(b, str) and len(b.strip()) <= EDGE_LINE_MAX for b in blocks
+        isinstance(b, str) and len(b.strip()) <= EDGE_LINE_MAX and not ends_sentence(b)
+        for b in blocks
     )
 
 
 def _is_caption(line: str) -> bool:
     text = line.strip()
-    return (
-        bool(_CAPTION_RE.match(text))
-        and len(text) <= _CAPTION_MAX
-        and text[-1] not in _SENTENCE_END
-    )
+    return bool(_CAPTION_RE.match(text)) and len(text) <= _CAPTION_MAX and not ends_sentence(text)
 
 
 def _centre_in(obj, box) -> bool:

@@ -254,3 +254,46 @@ def test_a_real_table_with_cells_merged_down_gives_one_whole_row_per_company() -
     assert _rows(loaded.pages[1])[1].startswith(
         "采矿业(B)｜行业大类代码：06｜行业大类名称：煤炭开采"
     )
+
+
+# --- tables continued across a page break ------------------------------------------------------
+
+HEAD = ["乡镇", "党员数（名）", "党组织数（个）"]
+
+
+def _part(rows: list[list[str]], columns=(50.0, 200.0, 350.0, 500.0), **kw) -> pdf_tables._Table:
+    return pdf_tables._Table(100.0, tuple(columns), rows, **kw)
+
+
+def _serialised(pages: dict[int, list]) -> dict[int, list[str]]:
+    parsed = {i: pdf_tables._Page(blocks) for i, blocks in pages.items()}
+    pdf_tables._serialise(parsed)
+    return {i: [r for r in p.text().split("\n\n") if is_table_row(r)] for i, p in parsed.items()}
+
+
+def test_a_part_under_a_continued_line_keeps_the_head_though_its_columns_moved() -> None:
+    first = _part([HEAD, ["红枫镇", "812", "23"]], caption="表1 各乡镇党员情况")
+    moved = _part([["白云镇", "1,034", "31"]], columns=(40.0, 220.0, 330.0, 520.0), continued=True)
+    rows = _serialised({0: ["正文。", first, "— 1 —"], 1: ["页眉", moved]})
+    assert rows[1] == ["表1 各乡镇党员情况｜白云镇｜党员数（名）：1,034｜党组织数（个）：31。"]
+
+
+def test_a_table_after_body_text_or_with_other_columns_is_a_table_of_its_own() -> None:
+    first = _part([HEAD, ["红枫镇", "812", "23"]], caption="表1 各乡镇党员情况")
+    other = _part([["白云镇", "1,034", "31"]], columns=(40.0, 220.0, 330.0, 520.0))
+    after_text = _part([["白云镇", "1,034", "31"]])
+    assert _serialised({0: [first], 1: [other]})[1] == ["白云镇｜1,034｜31。"]
+    body = "这是下一页的正文，说明下表不是上表的延续，而是另一张表。"
+    assert _serialised({0: [first], 1: [body, after_text]})[1] == ["白云镇｜1,034｜31。"]
+    # body text after the first part on its page: the table ended there
+    assert _serialised({0: [first, body], 1: [_part([["白云镇", "1,034", "31"]])]})[1] == [
+        "白云镇｜1,034｜31。"
+    ]
+
+
+def test_rows_repeating_caption_and_header_do_not_count_against_the_length_limit() -> None:
+    data = (FIXTURES / "tables.pdf").read_bytes()
+    layer, _ = load_pdf._text_layer("t.pdf", data, max_chars=10**6)
+    limit = sum(len(t) for t in layer)
+    loaded = load_pdf.read("t.pdf", data, max_chars=limit, max_bytes=LIMITS["max_bytes"])
+    assert sum(len(p) for p in loaded.pages) > limit and len(_rows(loaded.text)) == 18
