@@ -264,6 +264,29 @@ def test_browser_conversation_survives_a_reload_and_citations_open(app_url, brow
     WebDriverWait(browser, 30).until(lambda d: "c=" in d.current_url)
     url = browser.current_url
 
+    # [1] in the answer's text is a link to its source: the page scrolls there and the
+    # closed 来源 expander opens, with the quoted words.
+    answer = _messages(browser)[-1]
+    inline = next(
+        a
+        for a in answer.find_elements(By.CSS_SELECTOR, "[data-testid='stMarkdown'] a")
+        if a.text == "[1]"
+    )
+    target = (inline.get_attribute("href") or "").split("#", 1)[1]
+    assert target.startswith("cite-") and not inline.get_attribute("target")
+    details = browser.find_element(By.ID, target).find_element(By.XPATH, "ancestor::details")
+    assert not details.get_attribute("open")
+    inline.click()
+    WebDriverWait(browser, 10).until(lambda d: details.get_attribute("open") is not None)
+    assert browser.current_url.startswith(url) and "c=" in browser.current_url
+    top, bottom, height = browser.execute_script(
+        "const r = arguments[0].getBoundingClientRect(); return [r.top, r.bottom, innerHeight]",
+        details,
+    )
+    assert 0 <= top < height, (top, bottom, height)  # scrolled to it
+    assert "6331" in details.text and "[1] 大连市" in details.text
+    _settle(browser)
+
     # [1] under the answer opens the cited words with where they are.
     answer = _messages(browser)[-1]
     first = next(
@@ -560,7 +583,9 @@ def test_report_and_model_markup_stays_inert_in_the_browser(browser, tmp_path):
         assert browser.execute_script("return window.__pwned === undefined")
         assert not main.find_elements(By.CSS_SELECTOR, "[data-testid='stMarkdown'] img")
         hrefs = [a.get_attribute("href") or "" for a in main.find_elements(By.TAG_NAME, "a")]
-        assert not [h for h in hrefs if "127.0.0.1:9" in h or "javascript" in h or "evil" in h]
+        assert not [h for h in hrefs if "127.0.0.1:9/" in h or "javascript" in h or "evil" in h]
+        # The only links are the answer's [n] to its own sources on this page.
+        assert hrefs and all(h.startswith(url) and "#cite-hostile-" in h for h in hrefs), hrefs
         assert not main.find_elements(By.CSS_SELECTOR, ".katex")
         loaded = browser.execute_script(
             "return performance.getEntriesByType('resource').map(e => e.name)"

@@ -32,8 +32,13 @@ def _ask(at, question: str):
     return at.chat_message[-1]
 
 
+# The one link the page itself writes: an answer's [n] to its source below it.
+_OWN_CITATION_LINK = re.compile(r"\[\\\[\d+\\\]\]\(#cite-[A-Za-z0-9_-]+-\d+\)")
+
+
 def _live_markup(markdown: str) -> list[str]:
-    """Markdown constructs that would act (not escaped by a backslash)."""
+    """Markdown constructs that would act (not escaped by a backslash), besides [n] links."""
+    markdown = _OWN_CITATION_LINK.sub("", markdown)
     patterns = [
         r"(?<!\\)<[A-Za-z/!]",
         r"(?<!\\)!(?<!\\)\[",
@@ -57,6 +62,10 @@ def test_offline_answer_has_citations_sources_and_export(indexed_assistant, isol
     assert "orange-background[**" in passage  # the quoted span is highlighted in bold
     assert "6331" in passage
     assert re.search(r"第\d+段", passage) and "原文第" not in passage  # no character offsets
+    # The inline [1] links to the anchor inside source [1]'s expander.
+    link = re.search(r"\[\\\[1\\\]\]\(#(cite-[A-Za-z0-9_-]+-1)\)", shown)
+    assert link, shown
+    assert f'id="{link.group(1)}"' in "".join(h.proto.body for h in sources[0].get("html"))
 
     export = [c.value for c in reply.get("code")]
     assert export, "复制为简报 shows the plain-text brief"

@@ -89,3 +89,27 @@ def test_unsupported_sentence_found_despite_removed_markers():
         Answer(question="q", answer=text, unsupported=[Unsupported("- 全市共有9999个网格。", "x")])
     )
     assert "\n- :red-background[全市共有9999个网格\\[1\\]。] :red[⚠ 未核实]" in md
+
+
+def test_answer_markers_link_to_their_sources_and_nothing_else():
+    from markdown_it import MarkdownIt
+
+    from assistant.answers import Answer, Citation, Unsupported
+    from ui.answer_view import anchor_id
+
+    cited = Citation(1, "c1", "d1", "大连市", "标题", "章节", 0, 4, "6331")
+    text = "大连全市已建立6331个网格[1]。另见[2]。" + HOSTILE + "\n- 全市共有9999个网格[1]。"
+    answer = Answer(
+        question="q",
+        answer=text,
+        citations=[cited],
+        unsupported=[Unsupported("- 全市共有9999个网格。", "x")],
+    )
+    html = MarkdownIt("commonmark").render(answer_markdown(answer, key="turn 7<"))
+    hrefs = re.findall(r'href="([^"]*)"', html)
+    # [1] in the text and in HOSTILE link to source 1; [2] cites nothing; the [1] inside the
+    # marked unsupported sentence stays text (a link would break the colour directive).
+    assert hrefs == ["#cite-turn-7--1", "#cite-turn-7--1"] == ["#" + anchor_id("turn 7<", 1)] * 2
+    assert "另见[2]" in html and "javascript" not in "".join(hrefs)
+    assert ":red-background[全市共有9999个网格\\[1\\]。]" in answer_markdown(answer, key="k")
+    assert "](#" not in answer_markdown(answer)  # without a key: no links (exports, tests)

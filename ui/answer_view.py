@@ -19,6 +19,9 @@ ChunkLookup = Callable[[str], list[Chunk]]  # doc_id -> the report's chunks in o
 _MARKER = re.compile(r"\[(\d+)\]")
 _LIST_PREFIX = re.compile(r"\s*(?:[-*+]\s+|\d{1,2}[.)、]\s*|#{1,6}\s+|>\s*)")
 _SENTENCE = re.compile(r"[^。！？!?\n]+(?:[。！？!?]+|$)(?:\s*\[\d+\])*")
+# A citation marker as inert_markdown writes it: `[1]` becomes `\[1\]`.
+_ESCAPED_MARKER = re.compile(r"\\\[(\d+)\\\]")
+_UNSAFE_ID = re.compile(r"[^A-Za-z0-9_-]+")
 
 
 def render_answer(
@@ -37,9 +40,9 @@ def render_answer(
         if chart:
             render_evidence_chart(answer)
         with st.expander("逐地区说明（报告原文摘录）", expanded=not chart):
-            st.markdown(answer_markdown(answer))
+            st.markdown(answer_markdown(answer, key))
     else:
-        st.markdown(answer_markdown(answer))
+        st.markdown(answer_markdown(answer, key))
     render_citation_links(answer, key, chunks)
     show_context(answer, key, chunks)
     render_unsupported(answer)
@@ -50,19 +53,40 @@ def render_answer(
     render_export(answer, key)
 
 
-def answer_markdown(answer: Answer) -> str:
-    """The answer text made inert, with sentences the citation check could not back marked."""
+def anchor_id(key: str, n: int) -> str:
+    """The HTML id of source [n] of the answer shown under `key` (our own characters only)."""
+    return f"cite-{_UNSAFE_ID.sub('-', key)}-{int(n)}"
+
+
+def _linked(markdown: str, key: str | None, numbers: set[int]) -> str:
+    """Each [n] of a cited source as a link to that source below the answer: the browser
+    scrolls there and opens its (closed) expander. Only `#cite-…` hrefs we build."""
+    if key is None or not numbers:
+        return markdown
+
+    def link(m: re.Match) -> str:
+        n = int(m.group(1))
+        return f"[{m.group(0)}](#{anchor_id(key, n)})" if n in numbers else m.group(0)
+
+    return _ESCAPED_MARKER.sub(link, markdown)
+
+
+def answer_markdown(answer: Answer, key: str | None = None) -> str:
+    """The answer text made inert, with sentences the citation check could not back marked;
+    with `key`, each [n] links to its source under the answer."""
     text = answer.answer or ""
+    numbers = {c.n for c in answer.citations}
     spans = _unsupported_spans(text, [u.sentence for u in answer.unsupported])
     if not spans:
-        return inert_markdown(text)
+        return _linked(inert_markdown(text), key, numbers)
     out: list[str] = []
     pos = 0
     for start, end in spans:
-        out.append(inert_markdown(text[pos:start]))
+        out.append(_linked(inert_markdown(text[pos:start]), key, numbers))
+        # Inside a colour directive a link's brackets could end it early: no links there.
         out.append(mark(inert_markdown(text[start:end]), "red") + " :red[⚠ 未核实]")
         pos = end
-    out.append(inert_markdown(text[pos:]))
+    out.append(_linked(inert_markdown(text[pos:]), key, numbers))
     return "".join(out)
 
 
@@ -236,6 +260,8 @@ def render_sources(answer: Answer, key: str, lookup: ChunkLookup | None = None) 
     st.markdown(f"**来源**（{len(answer.citations)} 段报告原文）")
     for c in answer.citations:
         with st.expander(source_title(c)):
+            # The target of the answer's [n] link; navigating to it opens the expander.
+            st.html(f'<span id="{anchor_id(key, c.n)}"></span>')
             render_passage(c, answer.answer, lookup)
 
 
