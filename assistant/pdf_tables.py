@@ -13,7 +13,8 @@ text, so a PDF without tables reads exactly as before. Not handled, left as text
 - pages whose font pdfminer cannot decode (an embedded encoding CMap, as fpdf2 writes for
   CFF fonts): pdfplumber sees fewer characters than pypdf there;
 - one-column or one-row boxes (a framed note, a page border): those are text, not tables;
-- rulings drawn as curves, and pages drawing more than `MAX_EDGES` segments (charts, maps).
+- rulings drawn as curves, and pages drawing more than `MAX_EDGES` segments (charts, maps);
+- pages whose text is set in columns: pdfplumber reads across them, pypdf does not.
 
 A table cut by a page break goes on as the first table of the next page with the same
 columns (under at most a running header, or a "续表" line, which is dropped); its rows there
@@ -50,6 +51,10 @@ EDGE_LINE_MAX = 40  # characters: furniture lines are short
 # (tests/fixtures/pdf/csrc_industry_2018q3.pdf, 40 rows) has 228; a 60 x 60 grid (3,481
 # cells) has 1,620 and takes 0.7 s.
 MAX_EDGES = 3000
+# Text columns: a gap wider than this many character heights, in this many lines at one
+# place (within 15 pt), is the space between two columns of text.
+COLUMN_GAP_EM = 2.0
+COLUMN_LINES = 3
 # "表1 …", "附表2 …", "Table 3": a caption line; as assistant/load_docx.py recognises one.
 _CAPTION_RE = re.compile(r"^(?:附?表|table)\s*[0-9０-９一二三四五六七八九十]+", re.IGNORECASE)
 _CAPTION_MAX = 60
@@ -172,7 +177,9 @@ def _read_page(page, layer_text: str) -> _Page | None:
     def outside(obj) -> bool:
         return obj.get("object_type") != "char" or not any(_centre_in(obj, b) for b in boxes)
 
-    lines = page.filter(outside).extract_text_lines(return_chars=False)
+    lines = page.filter(outside).extract_text_lines(return_chars=True)
+    if _in_columns(lines):
+        return None
     blocks: list[tuple[float, int, str | _Table]] = [
         (line["top"], 1, line["text"]) for line in lines if line["text"].strip()
     ]
@@ -190,6 +197,26 @@ def _read_page(page, layer_text: str) -> _Page | None:
                 block.caption = out.pop().strip()
         out.append(block)
     return _Page(out)
+
+
+def _in_columns(lines: list[dict]) -> bool:
+    """Text set in two or more columns: several lines broken by a wide gap at one place.
+
+    pdfplumber reads such a page line by line across the columns; pypdf follows the content
+    stream, column by column, so the page keeps pypdf's text (its tables as loose cells).
+    A single wide gap (a date pushed right, a signature) is not a column break.
+    """
+    gaps: list[float] = []
+    for line in lines:
+        chars = sorted(line.get("chars") or [], key=lambda ch: ch["x0"])
+        for a, b in zip(chars, chars[1:], strict=False):
+            if b["x0"] - a["x1"] > COLUMN_GAP_EM * max(a.get("size", 0), 1.0):
+                gaps.append((a["x1"] + b["x0"]) / 2)
+    gaps.sort()
+    return any(
+        gaps[k + COLUMN_LINES - 1] - gaps[k] <= COLUMN_TOLERANCE * 5
+        for k in range(len(gaps) - COLUMN_LINES + 1)
+    )
 
 
 def _grid(table) -> list[list[str]]:

@@ -297,3 +297,18 @@ def test_rows_repeating_caption_and_header_do_not_count_against_the_length_limit
     limit = sum(len(t) for t in layer)
     loaded = load_pdf.read("t.pdf", data, max_chars=limit, max_bytes=LIMITS["max_bytes"])
     assert sum(len(p) for p in loaded.pages) > limit and len(_rows(loaded.text)) == 18
+
+
+def test_a_page_set_in_two_columns_keeps_the_text_layer() -> None:
+    # pdfplumber would read its lines across both columns; pypdf reads column by column
+    import pdfplumber
+
+    data = (FIXTURES / "two_columns.pdf").read_bytes()
+    with pdfplumber.open(FIXTURES / "two_columns.pdf") as pdf:
+        page = pdf.pages[0]
+        [table] = page.find_tables()  # the table is there and ruled
+        text = page.filter(lambda o: "text" not in o or not pdf_tables._centre_in(o, table.bbox))
+        assert pdf_tables._in_columns(text.extract_text_lines(return_chars=True))
+    layer, _ = load_pdf._text_layer("t.pdf", data, max_chars=10**6)
+    assert pdf_tables.table_pages(data, layer, [0]) == {}
+    # (the one-column pages of tables.pdf and the CSRC file do get their rows: tests above)
