@@ -428,7 +428,7 @@ def test_browser_downloads_the_answer_as_docx_and_markdown(app_url, browser, dow
 def test_browser_upload_widget_speaks_chinese_with_the_real_limit(
     seeded_cache, isolated_env, browser, tmp_path
 ):
-    """资料库 › 上传报告: no English from Streamlit's dropzone on screen, the limit of the
+    """资料库 › 上传报告: no English from Streamlit's dropzone (or its skip link) on screen, the limit of the
     app's own check (1 MB here), and a file over it marked in Chinese and not uploaded."""
     workdir = tmp_path / "upload"
     workdir.mkdir()
@@ -443,6 +443,17 @@ def test_browser_upload_widget_speaks_chinese_with_the_real_limit(
                 False,
             )
         )
+        # The first Tab focuses Streamlit's skip link, which says 跳到正文.
+        webdriver.ActionChains(browser).send_keys(Keys.TAB).perform()
+        skip = browser.find_element(By.CSS_SELECTOR, "[data-testid='stSkipToContent']")
+        WebDriverWait(browser, 10).until(
+            lambda d: d.execute_script("return document.activeElement === arguments[0]", skip)
+        )
+        assert browser.execute_script(
+            "const s = getComputedStyle(arguments[0]);"
+            "return [s.fontSize, getComputedStyle(arguments[0], '::after').content]",
+            skip,
+        ) == ["0px", '"跳到正文"']
         tab.click()
         uploader = WebDriverWait(browser, 30).until(
             ec.visibility_of_element_located((By.CSS_SELECTOR, "[data-testid='stFileUploader']"))

@@ -14,7 +14,7 @@ if str(_ROOT) not in sys.path:  # `streamlit run ui/app.py` puts only ui/ on the
 
 import streamlit as st  # noqa: E402
 
-from ui import setup, sidebar  # noqa: E402
+from ui import setup, sidebar, streamlit_words  # noqa: E402
 
 st.set_page_config(
     page_title="党建报告问答助手",
@@ -22,6 +22,7 @@ st.set_page_config(
     layout="wide",
     initial_sidebar_state="expanded",
 )
+streamlit_words.apply()
 
 HERE = Path(__file__).resolve().parent
 # The page scripts live in views/, not pages/: a pages/ folder next to the entry point turns
