@@ -518,6 +518,17 @@ def test_browser_upload_widget_speaks_chinese_with_the_real_limit(
             chip,
         )
         assert "超过 1 MB 或格式不支持" in note, note
+        webdriver.ActionChains(browser).move_to_element(chip).perform()  # its error tooltip
+        tip = WebDriverWait(browser, 10).until(
+            ec.visibility_of_element_located(
+                (By.CSS_SELECTOR, "[data-testid='stTooltipErrorContent']")
+            )
+        )
+        assert browser.execute_script(
+            "const s = getComputedStyle(arguments[0]);"
+            "return [s.fontSize, getComputedStyle(arguments[0], '::after').content]",
+            tip,
+        ) == ["0px", '"超过 1 MB 或格式不支持，不会上传，请移除"']
         _settle(browser)
         start = next(b for b in main.find_elements(By.TAG_NAME, "button") if "开始索引" in b.text)
         assert not start.is_enabled()  # the refused file never reached the app

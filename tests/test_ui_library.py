@@ -112,6 +112,7 @@ def test_upload_widget_speaks_chinese_with_the_real_limit(indexed_assistant):
     assert f".st-key-{uploader.key}" in css
     assert '"选择文件"' in css and f"每个文件不超过 {limit_mb} MB" in css
     assert "松开鼠标" in css and f"超过 {limit_mb} MB 或格式不支持" in css
+    assert 'div[data-testid="stTooltipErrorContent"]' in css  # a refused file's tooltip
 
 
 def test_upload_limit_is_the_smaller_of_app_and_server():

@@ -36,7 +36,9 @@ def dropzone_css(key: str, limit_mb: int, kinds: list[str]) -> str:
     instructions = f"拖放文件到这里，或点“选择文件”。每个文件不超过 {limit_mb} MB，支持 {types}"
     rejected = f"超过 {limit_mb} MB 或格式不支持，不会上传，请移除"
     # The English is kept in the DOM (font-size 0) so layout and the file input keep working;
-    # the Chinese is drawn by ::after at the size Streamlit uses for that text.
+    # the Chinese is drawn by ::after at the size Streamlit uses for that text. A refused
+    # file's hover tooltip is drawn outside the widget, so that rule cannot be scoped; on this
+    # page only this widget has such errors.
     return f"""<style>
 {zone} button[data-testid="stBaseButton-secondary"] [data-testid="stMarkdownContainer"] p {{
   font-size: 0;
@@ -54,6 +56,10 @@ def dropzone_css(key: str, limit_mb: int, kinds: list[str]) -> str:
 }}
 {zone} [data-testid="stFileChip"][aria-invalid="true"] [data-testid="stFileChipName"] + div::after {{
   content: {_css_string(" · " + rejected)}; color: #c62828;
+}}
+div[data-testid="stTooltipErrorContent"] {{ font-size: 0; }}
+div[data-testid="stTooltipErrorContent"]::after {{
+  content: {_css_string(rejected)}; font-size: 0.875rem;
 }}
 </style>"""
 
