@@ -77,12 +77,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 baseline.close()
         reports.append((qset.name, report))
     if args.json:
-        out = {name: r.to_json() for name, r in reports}
-        print(
-            json.dumps(
-                out if len(out) > 1 else next(iter(out.values())), ensure_ascii=False, indent=2
-            )
+        # One explicit --questions file gives its report; discovered sets are always keyed by
+        # set name, however many there are, so a script reading the output never guesses.
+        out = (
+            reports[0][1].to_json()
+            if args.questions
+            else {name: r.to_json() for name, r in reports}
         )
+        print(json.dumps(out, ensure_ascii=False, indent=2))
     else:
         print("\n\n".join(r.render() for _, r in reports))
     return 0

@@ -184,6 +184,7 @@ def test_sample_set_meets_the_answer_targets(eval_report):
     assert g["none+place"]["none_not_found"]["ours"] >= 0.8, text
     assert g["fact"]["key_in_first_200"]["ours"] >= 0.7, text
     assert g["cross"]["gold_doc_coverage"]["ours"] >= 0.85, text
+    assert g["all"]["citation_precision"]["ours"] >= 0.9, text
 
 
 # ---- the development set: real public documents nobody on the team wrote ------------------
@@ -195,25 +196,33 @@ DEV_SET = EVAL_FILE.parent / "dev"
 def dev_report(indexed_assistant):
     from assistant.evaluation import QuestionSet, assistant_for
 
+    from assistant.baseline import BaselineRAG
+
     qset = QuestionSet("dev", DEV_SET / "questions.jsonl", DEV_SET / "docs")
-    return evaluate(assistant_for(indexed_assistant, qset), load_questions(qset.questions))
+    assistant = assistant_for(indexed_assistant, qset)
+    # The plain LangChain recipe over the same files: the key-accuracy target is a ratio to it.
+    baseline = BaselineRAG.for_assistant(assistant, [qset.docs])
+    try:
+        return evaluate(assistant, load_questions(qset.questions), baseline=baseline)
+    finally:
+        baseline.close()
 
 
 @pytest.mark.integration
 def test_dev_set_answers(dev_report):
-    """Measured levels on the development set (both splits; see the issue note for the
-    calib/check figures). Below the issue's targets where marked: these guard against
-    regressions while the gaps are worked on."""
+    """The issue's targets on the development set (both splits together; the note gives
+    the calib and check figures side by side)."""
     g = dev_report.groups()
     text = dev_report.render()
+    key = g["fact+para"]["answer_key_accuracy"]
     assert g["fact+para"]["recall@5"]["ours"] >= 0.9, text
-    assert g["fact+para"]["answer_key_accuracy"]["ours"] >= 0.8, text
+    assert key["ours"] >= 0.85 and key["ours"] >= key["baseline"], text
     assert g["fact"]["key_in_first_200"]["ours"] >= 0.7, text
     assert g["place"]["none_not_found"]["ours"] >= 0.8, text
-    assert g["all"]["answerable_not_found"]["ours"] <= 0.12, text  # target 0.05
-    assert g["all"]["citation_precision"]["ours"] >= 0.8, text  # target 0.9
+    assert g["all"]["answerable_not_found"]["ours"] <= 0.05, text
+    assert g["all"]["citation_precision"]["ours"] >= 0.9, text
     assert g["cross"]["gold_doc_coverage"]["ours"] >= 0.85, text
-    assert g["none"]["none_not_found"]["ours"] >= 0.4, text  # target 0.8
+    assert g["none"]["none_not_found"]["ours"] >= 0.8, text
 
 
 @pytest.mark.integration
@@ -229,8 +238,10 @@ def test_cli_eval_one_split_over_every_set(indexed_assistant, dev_report):
         timeout=600,
     )
     assert out.returncode == 0, out.stderr
-    report = json.loads(out.stdout)
-    assert "split=check" in report["questions"] and "跳过 sample" in out.stderr
+    reports = json.loads(out.stdout)
+    assert "sample" not in reports and "跳过 sample" in out.stderr
+    assert {"dev", "dev2"} <= set(reports), sorted(reports)
+    assert all("split=check" in r["questions"] for r in reports.values())
 
 
 @pytest.mark.integration
