@@ -32,17 +32,34 @@ FIRST_SENTENCE_CHARS = 120  # the answer's first quote: short enough to read at 
 SHORT_SENTENCE = 20
 MODERATE_NOTE = "以下段落与问题相关，但未必直接回答问题，请核对原文。"
 
+# "哪几个程序" asks which ones, not how many: 几 after 哪 is not a quantity.
 _UNIT_AFTER = re.compile(
-    r"(?:多少|几)\s*(平方米|人次|万元|亿元|余人|[个名家次项人户元条件所座支场期村套册张岁年天亩吨批类处间级星])"
+    r"(?:多少|(?<!哪)几)\s*(平方米|人次|万元|亿元|余人|[个名家次项人户元条件所座支场期村套册张岁年天亩吨批类处间级星])"
 )
 _QUANTITY = re.compile(
-    r"多少|几[个名家次项人户条件所座支场期村套批类处年天]|几次|多大|多高|多长|多久|比例|占比|"
+    r"多少|(?<!哪)几[个名家次项人户条件所座支场期村套批类处年天]|(?<!哪)几次|多大|多高|多长|多久|比例|占比|"
     r"比率|百分之|数量|人数|面积|金额|规模|how many|how much|what share|percentage",
     re.IGNORECASE,
 )
 _WHEN = re.compile(r"何时|什么时候|哪一年|哪年|几月|when\b", re.IGNORECASE)
+# Question grammar, not vocabulary: "叫什么 / 是什么 / 提出了什么要求 / 哪几方面 / 谁" ask for
+# one named thing; "哪些 / 如何 / 怎样 / 各地 / 有什么" ask for a range or a manner, which
+# several reports may each answer.
+_SPECIFIC = re.compile(
+    r"(?<!有)什么(?!样)|哪几|哪个|哪一|哪位|谁|\b(?:who|what|which)\b", re.IGNORECASE
+)
+_BROAD = re.compile(r"哪些|如何|怎样|怎么|各[地区县市省镇乡村级]|\bhow\b", re.IGNORECASE)
 _DATE = re.compile(r"(?:19|20)\d\d\s*年|\d{1,2}\s*月")
-_NUM_UNIT = r"\d+(?:\.\d+)?\s*(?:余|多)?\s*(?:{units})"
+# A figure in Arabic or Chinese numerals ("5项", "五级", "两批", "1300余名") with its unit.
+_NUM_UNIT = r"(?:\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千万]+)\s*(?:余|多)?\s*(?:{units})"
+# Units said either way: a question's 多少人 is answered by "1300余名", 多少个 by "57家".
+_SAME_UNIT = {
+    "个": ("家",),
+    "人": ("名", "人次"),
+    "名": ("人",),
+    "条": ("项",),  # requirements and measures are counted either way
+    "项": ("条",),
+}
 _ANY_NUMBER = re.compile(r"\d+(?:\.\d+)?|[一二三四五六七八九十百千万]+[个项条次名家]")
 # Sentence ends: Chinese and ASCII marks, and an English full stop before a space.
 _SENT_SPLIT = re.compile(r"(?:[^。！？!?；;\n.]|\.(?!\s|$))+(?:[。！？!?；;]+|\.(?=\s|$))?")
@@ -82,6 +99,12 @@ class Terms:
     units: list[str]
     when: bool = False
     regions: list[str] = field(default_factory=list)
+    specific: bool = False  # asks for one named thing (叫什么, 哪几方面), not a range
+
+    @property
+    def open(self) -> bool:
+        """A theme over the whole library, which several reports may each answer."""
+        return not (self.regions or self.quantity or self.when or self.specific)
 
     def unit_pattern(self) -> re.Pattern[str] | None:
         if not self.units:
@@ -107,14 +130,15 @@ def analyze(question: str, region_names: dict[str, str] | None = None) -> Terms:
         units += ["平方米", "㎡", "亩"]
     if re.search(r"多少钱|资金|经费|金额|投入", q) and not units:
         units += ["万元", "亿元", "元"]
-    if units and "个" in units:
-        units.append("家")
+    for unit in list(units):
+        units += [u for u in _SAME_UNIT.get(unit, ()) if u not in units]
     return Terms(
         question=question,
         quantity=bool(_QUANTITY.search(q)) or bool(units),
         units=units,
         when=bool(_WHEN.search(q)),
         regions=regions,
+        specific=bool(_SPECIFIC.search(q)) and not _BROAD.search(q),
     )
 
 
@@ -348,12 +372,19 @@ class OfflineAnswerer:
         ]
         focus = self.focus(question, passages)
         verdict = ev.assess(focus, [p for _, p in pool], self.thresholds)
+        t = self.thresholds or ev.thresholds()
+        absent: list[str] | None = None
         if not verdict.found:
-            return _emit(not_found_draft(wanted, verdict.level), on_token)
+            # Weak evidence over passages on the theme (from the lenient `region_weak` cut)
+            # whose library never names a word of the question says which word is missing,
+            # with the closest quotes; otherwise it is a plain not found.
+            on_theme = verdict.best >= (t.region_weak if focus.lexical else t.dense_only_weak)
+            absent = self.absent(question) if on_theme else []
+            if not absent:
+                return _emit(not_found_draft(wanted, verdict.level), on_token)
         scorer = SentenceScorer(terms, focus)
         numbering = [i for i, _ in pool]
-        t = self.thresholds or ev.thresholds()
-        if not wanted and not terms.quantity and not terms.when and _several_docs(pool):
+        if not wanted and terms.open and _several_docs(pool):
             # An open question over the whole library ("党组织如何通过协商议事推动基层治理？"):
             # the best sentence of each report that covers the theme, best report first.
             keep = [
@@ -377,18 +408,24 @@ class OfflineAnswerer:
             return _emit(not_found_draft(wanted, verdict.level), on_token)
         body = render_picks(picks)
         sentences = [DraftSentence(quote(k.text), [k.n], k.passage.chunk.region) for k in picks]
-        absent = self.absent(question)
-        if absent:
-            # The reports match the theme but never name what is asked for: not found, with
-            # the closest quotes for the writer to check rather than nothing.
+        if absent is None:
+            absent = self.absent(question)
+        lacking = "" if absent else unanswered_type(terms, verdict, t, focus.lexical)
+        if absent or lacking:
+            # The reports match the theme but never name what is asked for, or hold no
+            # figure (date) of the kind asked: not found, with the closest quotes for the
+            # writer to check rather than nothing.
             draft = not_found_draft(wanted, verdict.level)
-            missing = "、".join(f"“{w}”" for w in absent)
+            if absent:
+                missing = "、".join(f"“{w}”" for w in absent)
+                draft.notice = f"报告中没有出现{missing}"
+            else:
+                draft.notice = f"相关段落中没有所问的{lacking}"
             draft.text = (
-                f"{OFFLINE_NOT_FOUND_LABEL}\n\n报告中没有出现{missing}。"
+                f"{OFFLINE_NOT_FOUND_LABEL}\n\n{draft.notice}。"
                 f"{not_found_text(wanted)}\n\n{CLOSEST_NOTE}\n\n{body}"
             )
             draft.sentences = sentences
-            draft.notice = f"报告中没有出现{missing}"
             return _emit(draft, on_token)
         note = MODERATE_NOTE if verdict.level == ev.MODERATE else ""
         text = f"{OFFLINE_LABEL}\n\n" + (f"{note}\n\n" if note else "") + body
@@ -409,6 +446,23 @@ class OfflineAnswerer:
         if library is None or library.n == 0:
             return []
         return ev.absent_terms(question, library, self.region_names)
+
+
+def unanswered_type(terms: Terms, verdict: ev.Verdict, t: ev.Thresholds, lexical: bool) -> str:
+    """What kind of answer the question asks for that no passage holds: "数字" when it asks
+    how many of a unit (多少场, 几级) and no passage on the theme (from `region_weak` up, the
+    lenient cut: a false "not found" costs more than a quote to check) has a figure in that
+    unit; "时间" when it asks when and none has a date; "" otherwise."""
+    cut = t.region_weak if lexical else t.dense_only_weak
+    texts = [_norm(e.passage.chunk.text) for e in verdict.evidence if e.score >= cut]
+    if not texts:
+        return ""
+    unit = terms.unit_pattern()
+    if unit is not None and not any(unit.search(x) for x in texts):
+        return "数字"
+    if terms.when and not any(_DATE.search(x) for x in texts):
+        return "时间"
+    return ""
 
 
 def _several_docs(pool: Sequence[tuple[int, Passage]]) -> bool:

@@ -427,11 +427,11 @@ def _empty_scope(
 
 
 def _open_question(question: str, names: dict[str, str]) -> bool:
-    """No place named, no figure or date asked: an open question about a theme."""
+    """No place named, no figure, date or one named thing asked: an open question about a
+    theme."""
     from assistant.answer_offline import analyze
 
-    terms = analyze(question, names)
-    return not terms.regions and not terms.quantity and not terms.when
+    return analyze(question, names).open
 
 
 def _documents(retriever: Any) -> list[Any]:

@@ -207,8 +207,17 @@ def absent_terms(question: str, stats: GramStats, drop: Iterable[str] = ()) -> l
 
 
 def focus(question: str, stats: GramStats, drop: Iterable[str] = ()) -> Focus:
+    """The question's bigrams that evidence must match, weighted by rarity in the library.
+
+    Only bigrams inside one word of the question count. A pair that straddles two words
+    ("机制中" gives 制中, "文件要求" gives 件要) is an accident of how the question is
+    phrased: passages rarely hold it, and as a pair the library never uses it would weigh
+    most, so one phrasing could sink a passage that answers the question.
+    """
+    from assistant.wordseg import default_segmenter
+
     content = content_of(question, drop)
-    gs = grams(content)
+    gs = grams(_SPLIT.join(default_segmenter().words(content)))
     # English words say nothing against Chinese passages; keep numbers and Latin acronyms
     # only when the question is mostly Chinese.
     if cjk_share(content) < 0.5:

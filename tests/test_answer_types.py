@@ -1,0 +1,91 @@
+"""What a question asks for decides what counts as an answer: a figure in the asked unit, a
+date, one named thing rather than a range; and only bigrams inside the question's words
+count as evidence."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant import evidence as ev
+from assistant.answer_offline import OfflineAnswerer, analyze
+from tests.test_answers_fakes import make_chunk, passage, region_names
+
+pytestmark = pytest.mark.unit
+
+
+def answer(question: str, texts: list[str], region: str = "大连市"):
+    ps = [passage(make_chunk(t, region=region, n=i)) for i, t in enumerate(texts, 1)]
+    for p in ps:
+        p.dense_sim = 0.9
+    stats = ev.GramStats(p.chunk.text for p in ps)
+    return OfflineAnswerer(region_names(), stats=lambda: stats).answer(question, ps)
+
+
+def test_bigrams_across_two_words_of_the_question_are_not_evidence() -> None:
+    text = "健全村民自治机制，全面落实“四议两公开”制度。"
+    f = ev.focus("在健全村民自治机制中要全面落实什么制度？", ev.GramStats([text]))
+    assert "自治" in f.weights and "机制" in f.weights
+    assert "制中" not in f.weights  # 机制|中: an accident of the wording
+    draft = answer("在健全村民自治机制中要全面落实什么制度？", [text])
+    assert draft.found and "四议两公开" in draft.sentences[0].text
+
+
+@pytest.mark.parametrize(
+    ("question", "specific", "quantity"),
+    [
+        ("民主评议党员要按照哪几个程序进行？", True, False),  # which ones, not how many
+        ("镇里对党员管理定下的规矩叫什么？", True, False),
+        ("文件对驻村第一书记提出了什么要求？", True, False),
+        ("Who became secretary of the village Party branch?", True, False),
+        ("各地有什么好做法？", False, False),
+        ("各地在划分网格方面有哪些做法？", False, False),
+        ("党组织如何通过协商议事推动基层治理？", False, False),
+        ("一共设立了几个临时党支部？", False, True),
+    ],
+)
+def test_question_grammar_says_one_thing_or_a_range(question, specific, quantity) -> None:
+    terms = analyze(question)
+    assert terms.specific is specific
+    assert terms.quantity is quantity
+    assert terms.open is not (specific or quantity)
+
+
+def test_no_figure_in_the_asked_unit_means_not_found_with_closest_quotes() -> None:
+    texts = [
+        "市政协推动“院坝协商”向村组延伸，群众的事由群众商量着办。",
+        "院坝协商议题由村党组织收集，协商结果向群众公开。",
+        "推进基层治理现代化，完善网格管理。",
+    ]
+    missing = answer("市政协已经开展了多少场院坝协商？", texts)
+    assert not missing.found and missing.failure == "not_found"
+    assert "没有所问的数字" in missing.text and missing.sentences  # closest quotes kept
+    counted = answer("市政协已经开展了多少场院坝协商？", [*texts, "全市已开展院坝协商120余场。"])
+    assert counted.found and "120余场" in counted.sentences[0].text
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "key"),
+    [
+        ("乡村振兴责任制要求坚持几级书记抓？", "全面落实乡村振兴责任制，坚持五级书记抓。", "五级"),
+        ("一共提出了多少条具体要求？", "针对市县政协建设提出12项具体要求。", "12项"),
+        ("网格员队伍有多少人？", "全区网格员队伍达到1300余名。", "1300余名"),
+    ],
+)
+def test_figures_in_chinese_numerals_and_kindred_units_answer(question, text, key) -> None:
+    draft = answer(question, [text, "推进基层治理现代化，完善网格管理。"])
+    assert draft.found and key in draft.sentences[0].text
+
+
+def test_a_when_question_without_a_date_in_the_evidence_is_not_found() -> None:
+    texts = [
+        "条例印发后，各级党组织认真组织学习。",
+        "党员教育管理工作条例明确了党员教育的内容。",
+    ]
+    missing = answer("党员教育管理工作条例是哪一年印发的？", texts, region="全国")
+    assert not missing.found and "没有所问的时间" in missing.text
+    dated = answer(
+        "党员教育管理工作条例是哪一年印发的？",
+        [*texts, "2019年5月，中共中央印发党员教育管理工作条例。"],
+        region="全国",
+    )
+    assert dated.found and "2019年" in dated.sentences[0].text
