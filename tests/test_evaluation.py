@@ -194,9 +194,8 @@ DEV_SET = EVAL_FILE.parent / "dev"
 
 @pytest.fixture(scope="session")
 def dev_report(indexed_assistant):
-    from assistant.evaluation import QuestionSet, assistant_for
-
     from assistant.baseline import BaselineRAG
+    from assistant.evaluation import QuestionSet, assistant_for
 
     qset = QuestionSet("dev", DEV_SET / "questions.jsonl", DEV_SET / "docs")
     assistant = assistant_for(indexed_assistant, qset)
