@@ -378,7 +378,9 @@ class OfflineAnswerer:
             # Weak evidence over passages on the theme (from the lenient `region_weak` cut)
             # whose library never names a word of the question says which word is missing,
             # with the closest quotes; otherwise it is a plain not found.
-            on_theme = verdict.best >= (t.region_weak if focus.lexical else t.dense_only_weak)
+            on_theme = _theme_score(focus, pool, t) >= (
+                t.region_weak if focus.lexical else t.dense_only_weak
+            )
             absent = self.absent(question) if on_theme else []
             if not absent:
                 return _emit(not_found_draft(wanted, verdict.level), on_token)
@@ -387,10 +389,11 @@ class OfflineAnswerer:
         if not wanted and terms.open and _several_docs(pool):
             # An open question over the whole library ("党组织如何通过协商议事推动基层治理？"):
             # the best sentence of each report that covers the theme, best report first.
+            theme = ev.score_passages(focus, [p for _, p in pool], ev.theme_thresholds(t))
             keep = [
                 (n, e)
-                for n, e in zip(numbering, verdict.evidence, strict=True)
-                if e.score >= t.region_weak
+                for n, e, th in zip(numbering, verdict.evidence, theme, strict=True)
+                if th.score >= t.region_weak
             ]
             picks = pick_sentences(
                 scorer,
@@ -450,10 +453,10 @@ class OfflineAnswerer:
 
 def unanswered_type(terms: Terms, verdict: ev.Verdict, t: ev.Thresholds, lexical: bool) -> str:
     """What kind of answer the question asks for that no passage holds: "数字" when it asks
-    how many of a unit (多少场, 几级) and no passage on the theme (from `region_weak` up, the
-    lenient cut: a false "not found" costs more than a quote to check) has a figure in that
-    unit; "时间" when it asks when and none has a date; "" otherwise."""
-    cut = t.region_weak if lexical else t.dense_only_weak
+    how many of a unit (多少场, 几级) and no passage that counts as evidence (from `weak`
+    up) has a figure in that unit; "时间" when it asks when and none has a date; ""
+    otherwise."""
+    cut = t.weak if lexical else t.dense_only_weak
     texts = [_norm(e.passage.chunk.text) for e in verdict.evidence if e.score >= cut]
     if not texts:
         return ""
@@ -463,6 +466,12 @@ def unanswered_type(terms: Terms, verdict: ev.Verdict, t: ev.Thresholds, lexical
     if terms.when and not any(_DATE.search(x) for x in texts):
         return "时间"
     return ""
+
+
+def _theme_score(focus: ev.Focus, pool: Sequence[tuple[int, Passage]], t: ev.Thresholds) -> float:
+    """The best passage's score on the `region_weak` scale (see `evidence.theme_thresholds`)."""
+    scored = ev.score_passages(focus, [p for _, p in pool], ev.theme_thresholds(t))
+    return max((e.score for e in scored), default=0.0)
 
 
 def _several_docs(pool: Sequence[tuple[int, Passage]]) -> bool:

@@ -172,7 +172,7 @@ def plan(
         ps = found[g.label]
         if g.regions:
             ps = [p for p in ps if p.chunk.region in g.regions] or ps
-        t = thresholds or ev.thresholds()
+        t = ev.theme_thresholds(thresholds or ev.thresholds())
         verdict = ev.assess(f, ps, t)
         part = RegionPart(
             region=g.label,

@@ -17,7 +17,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -61,6 +61,7 @@ class Thresholds:
     """Calibrated decision values (see calibration.json for where they come from)."""
 
     sentence_weight: float = 0.5  # share of the score from the best single sentence
+    char_weight: float = 0.0  # share of the lexical part from character coverage
     dense_weight: float = 1.0
     dense_center: float = 0.85
     strong: float = 0.55
@@ -70,6 +71,14 @@ class Thresholds:
     # A region (or document) of a comparison covers the theme from this score up; fitted on
     # cross questions, so the theme's gold documents are kept (never above `weak`).
     region_weak: float = 0.35
+
+
+def theme_thresholds(t: Thresholds) -> Thresholds:
+    """`t` for judging whether a report covers a theme at all (`region_weak`): shared words
+    only. Shared characters lift every report of the same field (党, 组, 建 are in all of
+    them), so they help a paraphrased question find its passage but cannot tell a report
+    that treats the theme from one that does not."""
+    return replace(t, char_weight=0.0)
 
 
 @lru_cache(maxsize=1)
@@ -99,6 +108,12 @@ def grams(text: str) -> set[str]:
     return out
 
 
+def chars(text: str) -> set[str]:
+    """The Chinese characters of `text`: what a paraphrase keeps when it shares no bigram
+    (社工 for 社区工作者, 固定上岗 for 定岗)."""
+    return {ch for run in _CJK_RUN.findall(normalize(text)) for ch in run}
+
+
 def cjk_share(text: str) -> float:
     letters = [ch for ch in text if ch.isalnum()]
     if not letters:
@@ -114,7 +129,7 @@ class GramStats:
         n = 0
         kept: list[str] = []
         for text in texts:
-            df.update(grams(text))
+            df.update(grams(text) | chars(text))  # one table: a bigram is never one char
             kept.append(normalize(text))
             n += 1
         self.n = n
@@ -148,6 +163,7 @@ class Focus:
 
     content: str
     weights: dict[str, float]
+    char_weights: dict[str, float] = field(default_factory=dict)
 
     @property
     def total(self) -> float:
@@ -217,12 +233,22 @@ def focus(question: str, stats: GramStats, drop: Iterable[str] = ()) -> Focus:
     from assistant.wordseg import default_segmenter
 
     content = content_of(question, drop)
-    gs = grams(_SPLIT.join(default_segmenter().words(content)))
+    words = default_segmenter().words(content)
+    gs = grams(_SPLIT.join(words))
     # English words say nothing against Chinese passages; keep numbers and Latin acronyms
     # only when the question is mostly Chinese.
     if cjk_share(content) < 0.5:
         gs = {g for g in gs if _CJK_RUN.match(g) or g.isdigit()}
-    return Focus(content=content, weights={g: stats.weight(g) for g in gs})
+    # Characters of the words of two or more, not of one-character words (让, 到, 里:
+    # function words a passage holds by chance).
+    cs = set()
+    if any(_CJK_RUN.match(g) for g in gs):
+        cs = {c for w in words if len(w.strip()) >= 2 for c in chars(w)}
+    return Focus(
+        content=content,
+        weights={g: stats.weight(g) for g in gs},
+        char_weights={c: stats.weight(c) for c in cs},
+    )
 
 
 def coverage(f: Focus, text: str) -> float:
@@ -234,6 +260,16 @@ def coverage(f: Focus, text: str) -> float:
     return sum(w for g, w in f.weights.items() if g in present) / total
 
 
+def char_coverage(f: Focus, text: str) -> float:
+    """Weighted share of the question's Chinese characters present in `text` (0..1); rare
+    characters weigh most, so 的/区/工 say little and 岗/聘 say more."""
+    total = sum(f.char_weights.values())
+    if total <= 0:
+        return 0.0
+    present = chars(text)
+    return sum(w for c, w in f.char_weights.items() if c in present) / total
+
+
 @dataclass
 class Evidence:
     """One passage's support for the question."""
@@ -243,6 +279,7 @@ class Evidence:
     dense: float
     score: float
     sentence: float = 0.0  # coverage by the passage's best sentence
+    chars: float = 0.0  # character coverage (see `char_coverage`)
 
 
 @dataclass
@@ -264,16 +301,19 @@ def score_passages(
     t = t or thresholds()
     out: list[Evidence] = []
     for p in passages:
-        lex = coverage(f, p.chunk.text + " " + p.chunk.section)
+        whole = p.chunk.text + " " + p.chunk.section
+        lex = coverage(f, whole)
+        soft = char_coverage(f, whole)
         sent = max((coverage(f, x) for x in _SENTENCE.findall(p.chunk.text)), default=0.0)
         # A passage only BM25 found is a lexical match: its dense term is neutral.
         dense = p.dense_sim if p.dense_sim is not None else t.dense_center
         if f.lexical:
             mixed = t.sentence_weight * sent + (1 - t.sentence_weight) * lex
+            mixed = (1 - t.char_weight) * mixed + t.char_weight * soft
             score = mixed + t.dense_weight * (dense - t.dense_center)
         else:
             score = dense
-        out.append(Evidence(p, lex, dense, score, sent))
+        out.append(Evidence(p, lex, dense, score, sent, soft))
     return out
 
 

@@ -89,3 +89,19 @@ def test_a_when_question_without_a_date_in_the_evidence_is_not_found() -> None:
         region="全国",
     )
     assert dated.found and "2019年" in dated.sentences[0].text
+
+
+def test_a_paraphrase_sharing_characters_not_bigrams_still_scores() -> None:
+    """社工 for 社区工作者, 固定上岗 for 定岗: no bigram of the question's words is in the
+    passage, but its rarer characters are; an unrelated passage shares neither."""
+    answer_text = "全市1739名社区工作者全面定岗小区，实行一岗多责。"
+    other = "推进农村人居环境整治，完成改厕任务。"
+    stats = ev.GramStats([answer_text, other])
+    f = ev.focus("让多少名社工固定到小区里上岗？", stats)
+    assert ev.char_coverage(f, answer_text) > 0.5 > ev.char_coverage(f, other)
+    t = ev.Thresholds(sentence_weight=0.0, char_weight=0.5, dense_weight=0.0, weak=0.3)
+    without = ev.Thresholds(sentence_weight=0.0, char_weight=0.0, dense_weight=0.0, weak=0.3)
+    ps = [passage(make_chunk(x, region="大连市", n=i)) for i, x in enumerate([answer_text, other])]
+    assert ev.assess(f, ps, t).found and not ev.assess(f, ps, without).found
+    scores = [e.score for e in ev.assess(f, ps, t).evidence]
+    assert scores[0] > scores[1]
