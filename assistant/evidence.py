@@ -16,7 +16,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -122,19 +122,53 @@ def cjk_share(text: str) -> float:
 
 
 class GramStats:
-    """Document frequencies of bigrams over a set of chunk texts (an immutable snapshot)."""
+    """Document frequencies of bigrams over a set of chunk texts (an immutable snapshot).
 
-    def __init__(self, texts: Iterable[str]) -> None:
+    Given `keys` (one per text), the snapshot can be `updated` by adding and removing texts
+    without counting the rest again (a new report in a big library)."""
+
+    def __init__(self, texts: Iterable[str], keys: Iterable[Hashable] | None = None) -> None:
         df: Counter[str] = Counter()
-        n = 0
         kept: list[str] = []
         for text in texts:
             df.update(grams(text) | chars(text))  # one table: a bigram is never one char
             kept.append(normalize(text))
-            n += 1
-        self.n = n
+        self._set(df, kept, None if keys is None else list(keys))
+
+    def _set(self, df: Counter[str], kept: list[str], keys: list[Hashable] | None) -> None:
+        if keys is not None and len(keys) != len(kept):
+            raise ValueError("one key per text")
+        self.n = len(kept)
         self.df = df
+        self._keys = keys
+        self._norm = kept if keys is not None else None
         self._text = "\n".join(kept)  # for `contains`: does the library ever say this?
+
+    def updated(
+        self, removed: Mapping[Hashable, str], added: Iterable[tuple[Hashable, str]]
+    ) -> GramStats:
+        """The statistics without the `removed` texts (key -> text) and with the `added`
+        (key, text) pairs: the same as counting the resulting texts from scratch."""
+        if self._keys is None or self._norm is None:
+            raise ValueError("GramStats without keys cannot be updated")
+        df = self.df.copy()
+        touched: set[str] = set()
+        for text in removed.values():
+            gs = grams(text) | chars(text)
+            df.subtract(gs)
+            touched |= gs
+        for g in touched:
+            if df[g] <= 0:
+                del df[g]
+        keys = [k for k in self._keys if k not in removed]
+        kept = [t for k, t in zip(self._keys, self._norm, strict=True) if k not in removed]
+        for key, text in added:
+            df.update(grams(text) | chars(text))
+            keys.append(key)
+            kept.append(normalize(text))
+        out = GramStats.__new__(GramStats)
+        out._set(df, kept, keys)
+        return out
 
     def contains(self, term: str) -> bool:
         """Whether some chunk holds `term` verbatim (after width/case normalisation)."""

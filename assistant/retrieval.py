@@ -108,8 +108,16 @@ class HybridRetriever:
             ids = frozenset(r.doc_id for r in indexed)
             # Chunks of a report being written or removed are not counted: its terms must
             # not shift the scores of the others before (or after) it is searchable.
+            # A report's version moves with every write to its record, so an update of the
+            # keyword index re-reads exactly the reports added, replaced or edited.
+            versions = {
+                r.doc_id: f"{r.content_hash}/{r.n_chunks}/{r.updated_at!r}" for r in indexed
+            }
             keyword = self.keyword.ensure(
-                generation, lambda: (c for c in self.store.all_chunks() if c.doc_id in ids)
+                generation,
+                lambda: (c for c in self.store.all_chunks() if c.doc_id in ids),
+                versions=versions,
+                doc_chunks=self.store.chunks_of,
             )
             with self._readers_cv:
                 self._state = _State(
