@@ -25,6 +25,7 @@ from assistant.answers import (
     Draft,
     DraftSentence,
 )
+from assistant.gazetteer import finer_places
 from assistant.types import Passage
 
 MAX_SENTENCE_CHARS = 180
@@ -365,10 +366,15 @@ class OfflineAnswerer:
     ) -> Draft:
         terms = self.analyze(question)
         wanted = list(regions or terms.regions)
+        # A county asked about inside a named region may be quoted from any report that
+        # names it (a case compilation with no region of its own).
+        places = finer_places(question, wanted) if wanted and not regions else []
         pool = [
             (i, p)
             for i, p in enumerate(passages, start=1)
-            if not wanted or p.chunk.region in wanted
+            if not wanted
+            or p.chunk.region in wanted
+            or any(n in p.chunk.text or n in p.chunk.title for n in places)
         ]
         focus = self.focus(question, passages)
         verdict = ev.assess(focus, [p for _, p in pool], self.thresholds)

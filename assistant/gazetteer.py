@@ -506,3 +506,26 @@ def _stand_in(name: str, members: dict[Division, float], level: str) -> Division
         return d
     child = next(iter(members))
     return Division(name=name, short=name, level=level, province=child.province)
+
+
+def finer_places(text: str, regions: Iterable[str]) -> list[str]:
+    """Names of the places `text` names that are none of `regions` nor a parent of one:
+    a county asked about inside a city that has a report ("天津市北辰区" beside a 天津市
+    report). Such a place's passages may sit in any report (a case compilation, a national
+    circular), so retrieval admits passages naming it whatever their report's region."""
+    family: set[str] = set()
+    for region in regions:
+        family.add(region)
+        d = canonical(region)
+        if d is not None:
+            family.add(d.name)
+            family.update(d.parents)
+    out: list[str] = []
+    for m in mentions(text):
+        d = m.division
+        if d.name in family or (d.short and d.short in family):
+            continue
+        for name in (text[m.start : m.end], d.name):
+            if len(name) >= 2 and name not in out:
+                out.append(name)
+    return out

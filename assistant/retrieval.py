@@ -16,6 +16,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from assistant.catalog import Catalog, find_regions
+from assistant.gazetteer import finer_places
 from assistant.keyword import KeywordIndexHolder
 from assistant.store import STATUS_INDEXED, ReportStore
 from assistant.types import Passage
@@ -231,6 +232,16 @@ class HybridRetriever:
                 named = find_regions(query, dict(state.names))
                 if named:
                     hits = self._search(state, query, k, named, doc_ids, timings)
+                    places = finer_places(query, named)
+                    if places:
+                        # A county asked about inside a named city: passages naming it
+                        # count from any report, not only from the city's.
+                        wider = self._search(state, query, k, None, doc_ids, timings)
+                        hits = _merge(
+                            hits,
+                            [p for p in wider if _names_place(p, places, named)],
+                            k,
+                        )
                     if hits:
                         return hits
             return self._search(state, query, k, regions or None, doc_ids, timings)
@@ -278,6 +289,18 @@ class HybridRetriever:
             ):
                 timings[key] = timings.get(key, 0.0) + value * 1000
         return fused
+
+
+def _names_place(p: Passage, places: list[str], regions: list[str]) -> bool:
+    c = p.chunk
+    return c.region not in regions and any(n in c.text or n in c.title for n in places)
+
+
+def _merge(first: list[Passage], more: list[Passage], k: int) -> list[Passage]:
+    """Two result lists as one, by fused score (each from its own search), each chunk once."""
+    seen = {p.chunk.chunk_id for p in first}
+    both = first + [p for p in more if p.chunk.chunk_id not in seen]
+    return sorted(both, key=lambda p: (-p.score, p.dense_rank or 10**9, p.chunk.chunk_id))[:k]
 
 
 def fuse(dense: list[tuple[Any, float]], sparse: list[tuple[Any, float]]) -> list[Passage]:

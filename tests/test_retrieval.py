@@ -132,3 +132,34 @@ def test_a_question_sees_one_library_state_while_reports_change(fresh_assistant,
     removing.join(timeout=60)
     assert not removing.is_alive() and a.store.record(doc_id) is None
     assert [p.chunk.chunk_id for p in r.search(query, k=8)] == before
+
+
+def test_a_county_inside_a_named_city_is_found_in_any_report(fresh_assistant, tmp_path):
+    """The question names a county inside a city that has its own report; the figure sits in
+    a case compilation with no region: the city filter must not hide it."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "city.txt").write_text(
+        "成都市基层党建工作情况\n\n成都市推进城市社区党建，全市建成党群服务中心3000余个。"
+        "成都市持续整顿软弱涣散党组织，选派第一书记驻村帮扶。\n\n"
+        "成都市深化街道管理体制改革，为社区减负增效，推动资源力量下沉。",
+        "utf-8",
+    )
+    (folder / "cases.txt").write_text(
+        "基层治理案例选编\n\n成都市武侯区推行小区党支部引领物业服务，实施社区减负，"
+        "清理社区挂牌412块，社区事务减少80余项。\n\n"
+        "杭州市上城区推动社区工作者职业体系建设，持证社工比例提高到六成。",
+        "utf-8",
+    )
+    results = fresh_assistant.ingest_paths([folder])
+    assert all(r.ok for r in results), [r.line() for r in results]
+    fresh_assistant.update_metadata("cases", region="")
+    question = "成都市武侯区在社区减负中清理了多少块挂牌？"
+    passages = fresh_assistant.search(question, k=4)
+    assert "cases" in {p.chunk.doc_id for p in passages}
+    ans = fresh_assistant.ask(question, offline=True)
+    assert ans.found and "412块" in ans.answer[:200]
+    assert {c.doc_id for c in ans.citations} == {"cases"}
+    # Only the city named: the filter keeps to the city's report.
+    passages = fresh_assistant.search("成都市建成多少个党群服务中心？", k=4)
+    assert {p.chunk.doc_id for p in passages} == {"city"}
