@@ -6,56 +6,26 @@ import logging
 import re
 import threading
 from collections.abc import Iterable
+from pathlib import Path
 
 import jieba
 
 jieba.setLogLevel(logging.WARNING)
 
-# Terms of the trade that jieba's general dictionary splits apart.
-DOMAIN_TERMS = [
-    "双报到",
-    "红色驿站",
-    "一肩挑",
-    "软弱涣散",
-    "头雁",
-    "头雁工程",
-    "网格化",
-    "网格党组织",
-    "网格党支部",
-    "党群服务中心",
-    "党群服务站",
-    "党建引领",
-    "两新组织",
-    "两新",
-    "第一书记",
-    "三会一课",
-    "主题党日",
-    "党支部",
-    "党组织",
-    "基层党建",
-    "城市基层党建",
-    "星级党组织",
-    "大党委",
-    "大工委",
-    "红色物业",
-    "红扁担",
-    "双报到工作",
-    "社区工作者",
-    "党建联席会议",
-    "党建促进会",
-    "区域集团",
-    "集体经济",
-    "空壳村",
-    "整顿",
-    "在职党员",
-    "党员中心户",
-    "书记工作室",
-    "党性教育基地",
-    "政治生日",
-    "党建品牌",
-    "服务群众",
-    "社区网格",
-]
+# Terms of the trade that jieba's general dictionary splits apart (a data file, shipped
+# in the package).
+DOMAIN_TERMS_FILE = Path(__file__).with_name("domain_terms.txt")
+
+
+def domain_terms(path: Path = DOMAIN_TERMS_FILE) -> list[str]:
+    """The terms of `path`: one per line, '#' starts a comment."""
+    out = []
+    for line in path.read_text("utf-8").splitlines():
+        word = line.split("#", 1)[0].strip()
+        if word:
+            out.append(word)
+    return out
+
 
 STOPWORDS = frozenset(
     """的 了 和 与 及 或 在 是 有 为 以 对 把 被 将 从 于 等 各 个 这 那 其 之 也 都 又 并 而 但 就 则
@@ -77,7 +47,7 @@ class Segmenter:
         self._tok = jieba.Tokenizer()
         self._lock = threading.RLock()
         self._added: set[str] = set()
-        self.add_words(DOMAIN_TERMS)
+        self.add_words(domain_terms())
         self.add_words(extra_words)
 
     def add_words(self, words: Iterable[str]) -> None:
