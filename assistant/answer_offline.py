@@ -50,6 +50,11 @@ _SPECIFIC = re.compile(
     r"(?<!有)什么(?!样)|哪几|哪个|哪一|哪位|谁|\b(?:who|what|which)\b", re.IGNORECASE
 )
 _BROAD = re.compile(r"哪些|如何|怎样|怎么|各[地区县市省镇乡村级]|\bhow\b", re.IGNORECASE)
+# A person asked for by role: "党总支书记叫什么名字", "负责人是谁", "村主任的姓名".
+_WHO_ROLE = re.compile(
+    r"(书记|副书记|主任|负责人|[\u4e00-\u9fff]长|主席|委员|代表|同志|队员|网格员)"
+    r"(?:的)?(?:叫什么名字|叫什么|是谁|姓名|名字是什么|是哪位)"
+)
 _DATE = re.compile(r"(?:19|20)\d\d\s*年|\d{1,2}\s*月")
 # A figure in Arabic or Chinese numerals ("5项", "五级", "两批", "1300余名") with its unit.
 _NUM_UNIT = r"(?:\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千万]+)\s*(?:余|多)?\s*(?:{units})"
@@ -100,6 +105,7 @@ class Terms:
     units: list[str]
     when: bool = False
     regions: list[str] = field(default_factory=list)
+    role: str = ""  # asks for a person by this role (书记, 负责人): the answer is a name
     specific: bool = False  # asks for one named thing (叫什么, 哪几方面), not a range
 
     @property
@@ -140,6 +146,7 @@ def analyze(question: str, region_names: dict[str, str] | None = None) -> Terms:
         when=bool(_WHEN.search(q)),
         regions=regions,
         specific=bool(_SPECIFIC.search(q)) and not _BROAD.search(q),
+        role=(m.group(1) if (m := _WHO_ROLE.search(q)) else ""),
     )
 
 
@@ -460,7 +467,8 @@ class OfflineAnswerer:
 def unanswered_type(terms: Terms, verdict: ev.Verdict, t: ev.Thresholds, lexical: bool) -> str:
     """What kind of answer the question asks for that no passage holds: "数字" when it asks
     how many of a unit (多少场, 几级) and no passage that counts as evidence (from `weak`
-    up) has a figure in that unit; "时间" when it asks when and none has a date; ""
+    up) has a figure in that unit; "时间" when it asks when and none has a date; "人名"
+    when it asks who holds a role and no passage names a person beside that role; ""
     otherwise."""
     cut = t.weak if lexical else t.dense_only_weak
     texts = [_norm(e.passage.chunk.text) for e in verdict.evidence if e.score >= cut]
@@ -471,7 +479,38 @@ def unanswered_type(terms: Terms, verdict: ev.Verdict, t: ev.Thresholds, lexical
         return "数字"
     if terms.when and not any(_DATE.search(x) for x in texts):
         return "时间"
+    if terms.role and not any(_names_person_by_role(x, terms.role) for x in texts):
+        return "人名"
     return ""
+
+
+def _names_person_by_role(text: str, role: str, reach: int = 4) -> bool:
+    """Whether a person's name stands next to `role` ("书记王建国", "王建国书记"): a run of
+    jieba nr-tagged tokens (part of speech: person name) of two or more characters within
+    `reach` characters of a mention of the role. A name elsewhere (the reporter's byline)
+    does not say who holds the role."""
+    if role not in text:
+        return False
+    import jieba.posseg as pseg  # loaded on the first who-question only
+
+    names: list[tuple[int, int]] = []  # spans of nr runs
+    roles: list[tuple[int, int]] = []
+    pos = 0
+    run: list[int] = []
+    for word, flag in pseg.lcut(text):
+        end = pos + len(word)
+        if flag == "nr":
+            run = [run[0] if run else pos, end]
+        else:
+            if run and run[1] - run[0] >= 2:
+                names.append((run[0], run[1]))
+            run = []
+        if role in word:
+            roles.append((pos, end))
+        pos = end
+    if run and run[1] - run[0] >= 2:
+        names.append((run[0], run[1]))
+    return any(n0 - r1 <= reach and r0 - n1 <= reach for r0, r1 in roles for n0, n1 in names)
 
 
 def _theme_score(focus: ev.Focus, pool: Sequence[tuple[int, Passage]], t: ev.Thresholds) -> float:

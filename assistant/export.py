@@ -270,7 +270,11 @@ def _relevel(blocks: list[Block]) -> list[Block]:
 
 
 def _strength(r: RegionSummary) -> str:
-    """The evidence of a region in words, by the calibrated answerability thresholds."""
+    """The evidence of a region in words. A covered region's strength is on the theme scale
+    (shared words only, `evidence.theme_thresholds`), at or above `region_weak`: 弱 below
+    the answer-level `weak` cut, 中 from it, 强 from `strong`. Those two cuts were fitted on
+    the answer scale, which also counts shared characters and runs higher, so 中/强 here
+    are conservative: a region labelled 强 would pass as a strong answer too."""
     from assistant import evidence as ev
 
     if not r.found:

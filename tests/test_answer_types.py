@@ -105,3 +105,29 @@ def test_a_paraphrase_sharing_characters_not_bigrams_still_scores() -> None:
     assert ev.assess(f, ps, t).found and not ev.assess(f, ps, without).found
     scores = [e.score for e in ev.assess(f, ps, t).evidence]
     assert scores[0] > scores[1]
+
+
+@pytest.mark.parametrize(
+    ("question", "role"),
+    [
+        ("城市更新公司党总支书记叫什么名字？", "书记"),
+        ("这个项目的负责人是谁？", "负责人"),
+        ("该村村主任的姓名是什么？", "主任"),
+        ("这个品牌叫什么名字？", ""),  # a name, but not a person's
+        ("谁负责社区网格管理？", ""),  # may be an organisation
+    ],
+)
+def test_a_person_asked_for_by_role(question, role) -> None:
+    assert analyze(question).role == role
+
+
+def test_who_holds_a_role_needs_a_name_beside_the_role() -> None:
+    texts = [
+        "本报讯（通讯员张明）项目党支部成立后，党支部书记由项目公司主要负责同志担任。",
+        "项目党支部组织党员突击队，党支部书记带头攻坚，解决群众诉求。",
+    ]
+    q = "项目党支部书记叫什么名字？"
+    missing = answer(q, texts)
+    assert not missing.found and "人名" in missing.notice
+    named = answer(q, [*texts, "项目党支部书记王建国带领党员突击队连续奋战。"])
+    assert named.found and "王建国" in named.text
