@@ -159,6 +159,7 @@ class KeywordIndex:
         self._body = np.array([c.kind == "body" for c in chunks], dtype=bool)
         self._stats: GramStats | None = None
         self._stats_lock = threading.Lock()
+        self._stats_from: tuple[GramStats, list[Chunk]] | None = None
 
     @classmethod
     def build(
@@ -216,15 +217,10 @@ class KeywordIndex:
         )
         out = KeywordIndex(chunks, terms.bm25(), fingerprint, terms, versions, words)
         with self._stats_lock:
-            stats = self._stats
-        if stats is not None:
-            # The bigram statistics follow the same change: counting 100k chunks again takes
-            # seconds, the first offline answer after an upload would wait for it.
-            before = {_key(c): c for c in self.chunks if c.kind == "body"}
-            after = {_key(c): c for c in chunks if c.kind == "body"}
-            gone = {k: c.text for k, c in before.items() if k not in after or after[k] != c}
-            new = [(k, c.text) for k, c in after.items() if k not in before or k in gone]
-            out._stats = stats.updated(gone, new)
+            if self._stats is not None:
+                # The bigram statistics follow the same change when first asked for (by an
+                # offline answer, not by a search): counting 100k chunks again takes seconds.
+                out._stats_from = (self._stats, self.chunks)
         return out
 
     def _containing(self, words: Iterable[str]) -> set[int]:
@@ -243,8 +239,18 @@ class KeywordIndex:
         return {int(i) - 1 for i in np.searchsorted(starts, found, side="right")}
 
     def gram_stats(self) -> GramStats:
-        """Bigram document frequencies of the body chunks, computed once per snapshot."""
+        """Bigram document frequencies of the body chunks, computed once per snapshot (from
+        the previous snapshot's when this one is an update of it)."""
         with self._stats_lock:
+            if self._stats is None and self._stats_from is not None:
+                stats, chunks = self._stats_from
+                before = {_key(c): c for c in chunks if c.kind == "body"}
+                after = {_key(c): c for c in self.chunks if c.kind == "body"}
+                # Kept chunks are the same objects; a replaced report's are new ones.
+                gone = {k: c.text for k, c in before.items() if after.get(k) is not c}
+                new = [(k, c.text) for k, c in after.items() if before.get(k) is not c]
+                self._stats = stats.updated(gone, new)
+                self._stats_from = None
             if self._stats is None:
                 body = [c for c in self.chunks if c.kind == "body"]
                 self._stats = GramStats((c.text for c in body), (_key(c) for c in body))
@@ -396,6 +402,8 @@ class KeywordIndexHolder:
         self.segmenter = segmenter
         self.index = KeywordIndex([], None, "")
         self._build_lock = threading.Lock()
+        self._save_lock = threading.Lock()
+        self._saver: threading.Thread | None = None
 
     def ensure(
         self,
@@ -424,12 +432,31 @@ class KeywordIndexHolder:
                     )
                 self.index = loaded
                 if self.folder:
-                    try:
-                        loaded.save(self.folder)
-                    except OSError as exc:  # a read-only disk must not stop searching
-                        log.warning("could not save keyword index: %s", exc)
+                    # Written in the background: the new report is searchable now, and a
+                    # process that stops before the write ends starts from the older
+                    # snapshot and updates it again. Not a daemon: exit waits for it.
+                    saver = threading.Thread(
+                        target=self._save, args=(loaded,), name="bm25-save", daemon=False
+                    )
+                    self._saver = saver
+                    saver.start()
             self.index = loaded
             return loaded
+
+    def _save(self, index: KeywordIndex) -> None:
+        with self._save_lock:
+            if self.index is not index or self.folder is None:
+                return  # a newer snapshot replaced it and will be written instead
+            try:
+                index.save(self.folder)
+            except OSError as exc:  # a read-only disk must not stop searching
+                log.warning("could not save keyword index: %s", exc)
+
+    def flush(self) -> None:
+        """Wait until the current snapshot is on disk (tests, shutdown)."""
+        saver = self._saver
+        if saver is not None:
+            saver.join()
 
     def _update(self, fingerprint, versions, doc_chunks) -> KeywordIndex | None:
         if versions is None or doc_chunks is None:

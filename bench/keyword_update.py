@@ -86,7 +86,8 @@ def measure(n: int) -> dict[str, Any]:
         == [(c.doc_id, c.chunk_id, s) for c, s in full.search(q, seg, k=20)]
         for q in QUERIES
     )
-    same_stats = dict(inc.gram_stats().df) == dict(full.gram_stats().df)
+    stats_update_s, inc_stats = _timed(inc.gram_stats)  # the first offline answer after it
+    same_stats = dict(inc_stats.df) == dict(full.gram_stats().df)
     with tempfile.TemporaryDirectory(dir=OUT) as tmp:
         folder = Path(tmp) / "bm25"
         save_s, _ = _timed(lambda: inc.save(folder))
@@ -102,9 +103,10 @@ def measure(n: int) -> dict[str, Any]:
         "same_results_as_rebuild": same,
         "bigram_stats_full_s": round(stats_s, 2),
         "same_bigram_stats_as_rebuild": same_stats,
-        "save_s": round(save_s, 2),
+        "bigram_stats_update_s": round(stats_update_s, 2),
+        "save_s_in_background": round(save_s, 2),
         "load_s": round(load_s, 2),
-        "searchable_after_s": round(update_s + save_s, 2),
+        "searchable_after_s": round(update_s, 2),
     }
 
 

@@ -86,8 +86,10 @@ def test_holder_updates_and_a_new_process_continues_from_disk(tmp_path):
     v2 = {"a": "1", "b": "1", "c": "1", "d": "1"}
     got = holder.ensure("g2", source("abcd"), v2, _chunks)
     assert len(full_reads) == 1 and len(got) == 8
+    holder.flush()  # written in the background
     other = KeywordIndexHolder(folder, Segmenter())
     again = other.ensure("g2", source("abcd"), v2, _chunks)
+    other.flush()
     assert len(full_reads) == 1 and _results(again, seg) == _results(got, seg)
     later = KeywordIndexHolder(folder, Segmenter()).ensure(
         "g3", source("bd"), {"b": "1", "d": "1"}, _chunks
