@@ -272,21 +272,47 @@ class Ingestor:
                     IngestResult(p.source.display_name, REJECTED, p.source.doc_id, _reason(exc))
                 )
                 failed.add(p.source.doc_id)
-        # The write lock is held per report, only while it is written: another writer (an
-        # upload in the app during a long ingest) waits for one report, not the whole batch.
-        for p in prepared:
-            if p.source.doc_id in failed:
-                continue
-            with self.store.write_lock():
-                results.append(self._write(p, prepared))
+        results += self.write([p for p in prepared if p.source.doc_id not in failed])
         order = {s.display_name: i for i, s in enumerate(sources)}
         return sorted(results, key=lambda r: order.get(r.name, len(order)))
 
-    def _write(self, p: Prepared, batch: list[Prepared]) -> IngestResult:
-        """Decide (under the write lock, from the store as it is now) whether `p` is new,
-        a new version, unchanged or a copy of another report, and write it if needed."""
+    def write(
+        self, prepared: list[Prepared], on_written: Callable[[], None] | None = None
+    ) -> list[IngestResult]:
+        """Write prepared reports whose vectors are in the cache, one report per lock.
+
+        The write lock is held per report, only while it is written: another writer (an
+        upload in the app during a long ingest) waits for one report, not the whole batch.
+        The reports' records are read once and kept up to date with this batch's writes;
+        they are read again when the store's generation shows another writer was there.
+        """
+        results = []
+        records: dict[str, DocRecord] = {}
+        known = None  # the generation `records` reflects
+        for p in prepared:
+            with self.store.write_lock():
+                generation = self.store.fingerprint()
+                if generation != known:
+                    records = {r.doc_id: r for r in self.store.records()}
+                result = self._write(p, prepared, records)
+                if result.status in (INDEXED, REPLACED):
+                    known = self.store.last_generation
+                elif result.status == REJECTED:  # undone as far as it could be: read again
+                    known = None
+                else:
+                    known = generation
+            results.append(result)
+            if on_written is not None:
+                on_written()
+        return results
+
+    def _write(
+        self, p: Prepared, batch: list[Prepared], records: dict[str, DocRecord]
+    ) -> IngestResult:
+        """Decide (under the write lock, from `records`: the store as it is now) whether `p`
+        is new, a new version, unchanged or a copy of another report, and write it if
+        needed; a written record goes into `records`."""
         name = p.source.display_name
-        records = {r.doc_id: r for r in self.store.records()}
         # Versions this batch is about to replace no longer count as the original of a copy.
         replacing = {
             q.source.doc_id
@@ -296,9 +322,12 @@ class Ingestor:
         }
         by_hash = {
             r.content_hash: (r.doc_id, r.meta.source or r.meta.title or r.doc_id)
-            for r in records.values()
+            for r in sorted(records.values(), key=lambda r: r.doc_id)
             if r.status == STATUS_INDEXED and r.doc_id not in replacing
         }
+        # A new report's "indexing" record makes no new generation, so one left by a writer
+        # that died may be missing here; it changes no decision (it is not indexed), and
+        # put_document reads the record itself to clear that writer's chunks.
         old = records.get(p.source.doc_id)
         twin, twin_name = by_hash.get(p.content_hash, ("", ""))
         if old and old.content_hash == p.content_hash and old.status == STATUS_INDEXED:
@@ -316,6 +345,7 @@ class Ingestor:
         except Exception as exc:  # one bad file must not stop the batch
             log.warning("indexing %s failed: %s", p.source.doc_id, type(exc).__name__)
             return IngestResult(name, REJECTED, p.source.doc_id, _reason(exc))
+        records[p.source.doc_id] = record
         return IngestResult(name, status, p.source.doc_id, "；".join(p.notes), chunks=len(p.chunks))
 
 

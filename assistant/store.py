@@ -39,7 +39,9 @@ _DOCS_SUFFIX = "__documents"
 _STATE_SUFFIX = "__state"  # one record whose value changes with every write (the generation)
 _GENERATION_ID = "generation"
 _PAGE = 2000
-_ADD_BATCH = 256
+# Chunks per upsert, capped by the client's max_batch_size: Chroma's cost per call is large
+# (one transaction), so a report goes in as few calls as it may.
+_ADD_BATCH = 1024
 
 
 def chunk_key(doc_id: str, chunk_id: str) -> str:
@@ -140,6 +142,8 @@ class ReportStore:
         self._open_collections()
         self._lock_path = settings.store_dir / "write.lock"
         self._reopen_lock = threading.Lock()
+        self._bumped: str | None = None  # the generation this process wrote under the lock
+        self._max_batch: int | None = None
         self._seen = self.fingerprint()  # the store's state as this process last knew it
 
     def _guard(self, what: str):
@@ -242,12 +246,18 @@ class ReportStore:
                 marker.unlink(missing_ok=True)
         try:
             self.sync()  # never write from a stale view of the store
+            self._bumped = None
             yield
         finally:
-            try:
-                self._seen = self.fingerprint()  # our own writes need no reopen
-            finally:
-                lock.release()
+            # Our own writes need no reopen; holding the lock, ours is the last generation.
+            if self._bumped is not None:
+                self._seen = self._bumped
+            lock.release()
+
+    @property
+    def last_generation(self) -> str | None:
+        """The generation this store's last write under the write lock made (None: none)."""
+        return self._bumped
 
     def _waiters(self, timeout: float) -> list[Path]:
         """Other writers waiting for the lock now (markers of crashed ones go stale)."""
@@ -273,19 +283,26 @@ class ReportStore:
         ids = [chunk_key(record.doc_id, c.chunk_id) for c in chunks]
         record.status = STATUS_INDEXING
         record.updated_at = time.time()
-        self._put_record(record)
+        # Searches know only the reports indexed at their generation, so a new report is
+        # hidden without a new generation; an older version must be hidden before its
+        # chunks are overwritten.
+        self._put_record(record, bump=previous is not None)
         try:
-            for i in range(0, len(chunks), _ADD_BATCH):
-                batch = chunks[i : i + _ADD_BATCH]
+            step = self._add_batch()
+            for i in range(0, len(chunks), step):
+                batch = chunks[i : i + step]
                 with self._guard("写入向量库"):
                     self.vectorstore.add_texts(
                         [c.text for c in batch],
                         metadatas=[c.metadata() for c in batch],
-                        ids=ids[i : i + _ADD_BATCH],
+                        ids=ids[i : i + step],
                     )
                 if progress:
                     progress(len(batch))
-            self._delete_chunks(record.doc_id, keep=set(ids))
+            # A report without a record has no chunks (a removal deletes the chunks before
+            # the record, a failed write leaves its record), so only a new version looks.
+            if previous is not None:
+                self._delete_chunks(record.doc_id, keep=set(ids))
         except BaseException:
             self._undo_put(record.doc_id, ids, previous)
             raise
@@ -313,17 +330,28 @@ class ReportStore:
         except Exception as exc:  # the record still says "indexing": hidden, redone next ingest
             log.warning("could not undo a failed write of %s: %s", doc_id, type(exc).__name__)
 
+    def _add_batch(self) -> int:
+        """Chunks per upsert: _ADD_BATCH, at most what the client takes in one call."""
+        if self._max_batch is None:
+            try:
+                self._max_batch = int(self.client.get_max_batch_size())
+            except Exception:  # an old server without the call: Chroma's long-time limit
+                self._max_batch = 5461
+        return max(1, min(_ADD_BATCH, self._max_batch))
+
     def _bump(self) -> None:
         """A new generation: readers in any process see that the store changed."""
+        value = uuid.uuid4().hex
         with self._guard("写入报告记录"):
             self.state.upsert(
                 ids=[_GENERATION_ID],
                 embeddings=[[1.0]],
                 documents=[_GENERATION_ID],
-                metadatas=[{"value": uuid.uuid4().hex}],
+                metadatas=[{"value": value}],
             )
+        self._bumped = value
 
-    def _put_record(self, record: DocRecord) -> None:
+    def _put_record(self, record: DocRecord, bump: bool = True) -> None:
         with self._guard("写入报告记录"):
             self.docs.upsert(
                 ids=[record.doc_id],
@@ -331,7 +359,8 @@ class ReportStore:
                 documents=[record.meta.title or record.doc_id],
                 metadatas=[record.to_metadata()],
             )
-        self._bump()
+        if bump:
+            self._bump()
 
     def _chunk_ids(self, doc_id: str) -> list[str]:
         return self._read(
