@@ -3,6 +3,7 @@ not run keeps its last figures), and docs/benchmarks.md regenerated.
 
     python -m bench.run                         # all sections; scale at 10k chunks
     BENCH_SCALE=10000,100000 python -m bench.run  # also 100k (about 10 more minutes)
+    BENCH_STORE_WRITE=10000,100000 python -m bench.run --only store_write  # ~30 min more
     python -m bench.run --only latency,quality --repeats 5
 """
 
@@ -21,7 +22,7 @@ from bench.common import EVAL_FILE, OUT, ROOT, machine
 
 RESULTS = ROOT / "bench" / "results.json"
 NOTES = ROOT / "bench" / "notes.md"
-SECTIONS = ("ingest", "quality", "latency", "coldstart", "threads", "scale")
+SECTIONS = ("ingest", "quality", "latency", "coldstart", "threads", "scale", "store_write")
 
 
 def quality(store: Path) -> dict[str, Any]:
@@ -65,6 +66,11 @@ def run_section(name: str, args: argparse.Namespace, store: Path) -> dict[str, A
 
         sizes = [int(x) for x in args.scale.split(",") if x.strip()]
         return scale.run(sizes, rounds=args.repeats)
+    if name == "store_write":
+        from bench import store_write
+
+        sizes = [int(x) for x in args.store_write.split(",") if x.strip()]
+        return store_write.run(sizes)
     raise ValueError(name)
 
 
@@ -73,6 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", default="", help="comma-separated sections: " + ",".join(SECTIONS))
     p.add_argument("--skip", default="", help="comma-separated sections to leave out")
     p.add_argument("--scale", default=os.environ.get("BENCH_SCALE", "10000"))
+    p.add_argument(
+        "--store-write",
+        default=os.environ.get("BENCH_STORE_WRITE", "10000"),
+        help="library sizes (chunks) of the store_write section",
+    )
     p.add_argument("--repeats", type=int, default=int(os.environ.get("BENCH_REPEATS", "3")))
     p.add_argument("--report-only", action="store_true", help="only rewrite docs/benchmarks.md")
     args = p.parse_args(argv)
@@ -97,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         old = results["sections"].get(name, {}).get("results", {})
         if name == "scale" and "sizes" in old:  # sizes not run this time keep their figures
             data["sizes"] = {**old["sizes"], **data["sizes"]}
+        if name == "store_write":  # likewise: sizes not run this time keep their figures
+            data = {**old, **data}
         results["sections"][name] = {
             "machine": machine(),
             "when": time.strftime("%Y-%m-%d %H:%M"),
