@@ -607,12 +607,14 @@ def make_answerer(
     """
     names: Any = region_names
     stats = None
+    embeddings = None
     if retriever is not None:
+        embeddings = getattr(getattr(retriever, "store", None), "embeddings", None)
         from assistant.conversation import region_names_of
 
         names = region_names if region_names is not None else lambda: region_names_of(retriever)
         stats = getattr(retriever, "gram_stats", None)
-    fallback = OfflineAnswerer(names, stats=stats)
+    fallback = OfflineAnswerer(names, stats=stats, embeddings=embeddings)
     if offline or settings.offline:
         return fallback
     model = chat_model if chat_model is not None else make_chat_model(settings)

@@ -10,6 +10,7 @@ the passages may only be related, so the writer checks them instead of losing th
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import unicodedata
@@ -28,6 +29,8 @@ from assistant.answers import (
 from assistant.gazetteer import finer_places
 from assistant.types import Passage
 
+log = logging.getLogger(__name__)
+
 MAX_SENTENCE_CHARS = 180
 FIRST_SENTENCE_CHARS = 120  # the answer's first quote: short enough to read at a glance
 SHORT_SENTENCE = 20
@@ -35,10 +38,10 @@ MODERATE_NOTE = "以下段落与问题相关，但未必直接回答问题，请
 
 # "哪几个程序" asks which ones, not how many: 几 after 哪 is not a quantity.
 _UNIT_AFTER = re.compile(
-    r"(?:多少|(?<!哪)几)\s*(平方米|人次|万元|亿元|余人|[个名家次项人户元条件所座支场期村套册张岁年天亩吨批类处间级星])"
+    r"(?:多少|(?<!哪)几)\s*(平方米|人次|万元|亿元|余人|[个名位家次项人户元条件所座支场期村套册张岁年天亩吨批类处间级星])"
 )
 _QUANTITY = re.compile(
-    r"多少|(?<!哪)几[个名家次项人户条件所座支场期村套批类处年天]|(?<!哪)几次|多大|多高|多长|多久|比例|占比|"
+    r"多少|(?<!哪)几[个名位家次项人户条件所座支场期村套批类处年天]|(?<!哪)几次|多大|多高|多长|多久|比例|占比|"
     r"比率|百分之|数量|人数|面积|金额|规模|how many|how much|what share|percentage",
     re.IGNORECASE,
 )
@@ -62,7 +65,8 @@ _NUM_UNIT = r"(?:\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千万
 _SAME_UNIT = {
     "个": ("家",),
     "人": ("名", "人次"),
-    "名": ("人",),
+    "名": ("人", "位"),
+    "位": ("名", "人"),
     "条": ("项",),  # requirements and measures are counted either way
     "项": ("条",),
 }
@@ -106,6 +110,7 @@ class Terms:
     when: bool = False
     regions: list[str] = field(default_factory=list)
     role: str = ""  # asks for a person by this role (书记, 负责人): the answer is a name
+    counted: str = ""  # what a how-many question counts, when it says so after the unit
     specific: bool = False  # asks for one named thing (叫什么, 哪几方面), not a range
 
     @property
@@ -147,6 +152,9 @@ def analyze(question: str, region_names: dict[str, str] | None = None) -> Terms:
         regions=regions,
         specific=bool(_SPECIFIC.search(q)) and not _BROAD.search(q),
         role=(m.group(1) if (m := _WHO_ROLE.search(q)) else ""),
+        counted=_counted_noun(q[m.end() :], head_only=False)
+        if (m := _UNIT_AFTER.search(q))
+        else "",
     )
 
 
@@ -199,9 +207,14 @@ class SentenceScorer:
     """Scores sentences for one question: overlap with its focus, the answer type, and the
     evidence of the passage the sentence comes from."""
 
-    def __init__(self, terms: Terms, focus: ev.Focus) -> None:
+    def __init__(
+        self, terms: Terms, focus: ev.Focus, semantic: dict[str, float] | None = None
+    ) -> None:
         self.terms = terms
         self.focus = focus
+        # Sentence -> similarity to the question in 0..1 among the candidates, from the
+        # embedding model: what a question in another language shares with the reports.
+        self.semantic = semantic or {}
         self.unit_re = terms.unit_pattern()
 
     def type_bonus(self, text: str) -> float:
@@ -209,7 +222,10 @@ class SentenceScorer:
         bonus = 0.0
         if self.terms.quantity:
             if self.unit_re is not None and self.unit_re.search(norm):
-                bonus += 0.3
+                # More when the figure names what is asked (社工 / 1739名社区工作者), less
+                # when every one counts something else (覆盖11个街道 for centres).
+                grade = _counts_asked(norm, self.unit_re, self.terms.counted)
+                bonus += (0.2, 0.3, 0.4)[grade]
             elif self._figure_on_topic(norm):
                 bonus += 0.25  # “120个网格” for a question on 网格 and 规模
             elif _ANY_NUMBER.search(norm):
@@ -227,7 +243,13 @@ class SentenceScorer:
 
     def lexical(self, text: str) -> float:
         if not self.focus.lexical:
-            return 0.0
+            if not self.semantic:
+                return 0.0
+            key = _norm(text)
+            if key in self.semantic:
+                return self.semantic[key]
+            # A short sentence quoted with the next one: scored as its first sentence.
+            return max((v for k, v in self.semantic.items() if key.startswith(k)), default=0.0)
         return ev.coverage(self.focus, text)
 
     def __call__(self, text: str, passage_score: float) -> float:
@@ -324,6 +346,7 @@ class OfflineAnswerer:
         stats: StatsSource | None = None,
         max_sentences: int = 4,
         thresholds: ev.Thresholds | None = None,
+        embeddings: Any = None,
     ) -> None:
         # Fixed names, or a source read at each question (the library changes under a
         # long-lived answerer as reports are added and removed).
@@ -331,6 +354,7 @@ class OfflineAnswerer:
         self.stats = stats
         self.max_sentences = max_sentences
         self.thresholds = thresholds
+        self.embeddings = embeddings
 
     @property
     def region_names(self) -> dict[str, str]:
@@ -397,7 +421,10 @@ class OfflineAnswerer:
             absent = self.absent(question) if on_theme else []
             if not absent:
                 return _emit(not_found_draft(wanted, verdict.level), on_token)
-        scorer = SentenceScorer(terms, focus)
+        semantic = None
+        if not focus.lexical and self.embeddings is not None:
+            semantic = self._semantic(question, verdict.evidence)
+        scorer = SentenceScorer(terms, focus, semantic)
         numbering = [i for i, _ in pool]
         if not wanted and terms.open and _several_docs(pool):
             # An open question over the whole library ("党组织如何通过协商议事推动基层治理？"):
@@ -456,6 +483,31 @@ class OfflineAnswerer:
         )
         return _emit(draft, on_token)
 
+    def _semantic(self, question: str, evidence: Sequence[ev.Evidence]) -> dict[str, float]:
+        """Each sentence of the evidence passages by its embedding's similarity to the
+        question, rescaled to 0..1 over these sentences (cosines of one model sit in a narrow
+        band; the order is what counts). Only for questions that share no Chinese word with
+        the reports (an English question): the vectors are cached by content hash."""
+        keys: list[str] = []
+        for e in evidence[:8]:
+            for sentence in sentences_of(e.passage.chunk.text):
+                key = _norm(sentence)
+                if key and key not in keys:
+                    keys.append(key)
+        if len(keys) < 2:
+            return {}
+        try:
+            q = self.embeddings.embed_query(question)
+            vs = self.embeddings.embed_documents(keys)
+        except Exception as exc:  # the extract still works without it
+            log.warning("sentence embeddings failed: %s", type(exc).__name__)
+            return {}
+        sims = [sum(a * b for a, b in zip(q, v, strict=True)) for v in vs]
+        lo, hi = min(sims), max(sims)
+        if hi - lo < 1e-6:
+            return {}
+        return {k: (x - lo) / (hi - lo) for k, x in zip(keys, sims, strict=True)}
+
     def absent(self, question: str) -> list[str]:
         """Specific nouns of the question the library never contains (see evidence)."""
         library = self.stats() if self.stats is not None else None
@@ -482,6 +534,36 @@ def unanswered_type(terms: Terms, verdict: ev.Verdict, t: ev.Thresholds, lexical
     if terms.role and not any(_names_person_by_role(x, terms.role) for x in texts):
         return "人名"
     return ""
+
+
+def _counted_noun(tail: str, head_only: bool = True) -> str:
+    """The words right after a figure's unit, up to punctuation or eight characters ("个|
+    社区邻里中心"); in a passage only up to 的 ("11个|街道|的社区邻里中心" counts streets),
+    in a question the whole phrase ("多少位|退下来的老党员"). "" when the figure ends its
+    clause."""
+    m = re.match(r"[\u4e00-\u9fff]{1,8}", tail.lstrip())
+    if not m:
+        return ""
+    return m.group(0).split("的", 1)[0] if head_only else m.group(0)
+
+
+def _counts_asked(text: str, unit: re.Pattern[str], counted: str) -> int:
+    """How well `text` answers a how-many question: 2 when a figure in the asked unit names
+    what is asked (its noun shares characters with the asked one: 社工 / 1739名社区工作者),
+    1 when a figure in the unit names nothing ("…中心15个。") or nothing is asked after the
+    unit, 0 when there is none or every one counts something else ("覆盖11个街道" for
+    centres)."""
+    best = 0
+    asked = set(counted) - {"的"}
+    for m in unit.finditer(text):
+        if not asked:
+            return 1
+        noun = _counted_noun(text[m.end() :])
+        if noun and len(set(noun) & asked) >= min(2, len(asked)):
+            return 2
+        if not noun:
+            best = 1
+    return best
 
 
 def _names_person_by_role(text: str, role: str, reach: int = 4) -> bool:

@@ -84,14 +84,35 @@ class Catalog:
             if meta and meta.city and meta.city != region:
                 names.setdefault(meta.city + region, region)
                 names.setdefault(short_name(meta.city) + short_name(region), region)
+            for latin in romanized(region):
+                names.setdefault(latin, region)
         return names
+
+
+def romanized(place: str) -> list[str]:
+    """How English text writes a Chinese place: the pinyin of its short name, as one word
+    ("咸阳市" -> "Xianyang", also "xianyang"), so an English question filters by region
+    as a Chinese one does. [] for a name that is not Chinese."""
+    from pypinyin import lazy_pinyin
+
+    short = short_name(place)
+    if len(short) < 2 or not all("\u4e00" <= ch <= "\u9fff" for ch in short):
+        return []
+    word = "".join(lazy_pinyin(short))
+    return [word.capitalize(), word]
 
 
 def find_regions(text: str, names: dict[str, str]) -> list[str]:
     """Canonical regions named in `text`, in order of first mention, longest names first."""
     if not text or not names:
         return []
-    pattern = re.compile("|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)))
+    pattern = re.compile(
+        "|".join(
+            # A Latin name is a whole word ("Xianyang", not the start of "Xianyangqiao").
+            rf"(?<![A-Za-z]){re.escape(n)}(?![A-Za-z])" if n.isascii() else re.escape(n)
+            for n in sorted(names, key=len, reverse=True)
+        )
+    )
     found: dict[str, None] = {}
     for match in pattern.finditer(text):
         found.setdefault(names[match.group(0)], None)

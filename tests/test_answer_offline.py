@@ -205,3 +205,15 @@ def test_scale_questions_quote_figures_and_suffix_forms_match(indexed_assistant)
     assert by_region["薛城区"].found and by_region["薛城区"].figures
     assert by_region["浮山县"].found
     assert "网格" in by_region["浮山县"].summary
+
+
+def test_an_english_question_is_answered_from_the_chinese_reports(indexed_assistant) -> None:
+    """No Chinese word in common: the place comes from its pinyin, the sentences are chosen
+    by their embeddings' similarity to the question."""
+    ans = indexed_assistant.ask(
+        "How many grids has Dalian established citywide, and how many grid Party organisations?",
+        offline=True,
+    )
+    assert ans.found and ans.answerer == "offline"
+    assert {c.region for c in ans.citations} == {"大连市"}
+    assert "6331" in ans.answer[:200]

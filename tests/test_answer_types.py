@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from assistant import evidence as ev
-from assistant.answer_offline import OfflineAnswerer, analyze
+from assistant.answer_offline import OfflineAnswerer, _counts_asked, analyze
 from tests.test_answers_fakes import make_chunk, passage, region_names
 
 pytestmark = pytest.mark.unit
@@ -131,3 +131,19 @@ def test_who_holds_a_role_needs_a_name_beside_the_role() -> None:
     assert not missing.found and "人名" in missing.notice
     named = answer(q, [*texts, "项目党支部书记王建国带领党员突击队连续奋战。"])
     assert named.found and "王建国" in named.text
+
+
+def test_a_figure_that_names_what_is_asked_comes_first() -> None:
+    """How many centres: "覆盖11个街道的社区邻里中心" counts streets; the figure of centres
+    is quoted first. (A figure of something else does not make the answer "not found": the
+    question may name the counted thing before the unit, 有几个实现了…, or in other words.)"""
+    texts = [
+        "李沧区创新服务供给，建设覆盖11个街道的社区邻里中心，推广“一窗受理、全科服务”模式。",
+        "截至年底，李沧区建成社区邻里中心15个。",
+    ]
+    draft = answer("李沧区一共建了多少个社区邻里中心？", texts)
+    assert draft.found and "15个" in draft.sentences[0].text
+    terms = analyze("区里让多少名社工定岗到小区？")
+    unit = terms.unit_pattern()
+    assert _counts_asked("全区1739名社区工作者全面定岗小区。", unit, terms.counted) == 2
+    assert _counts_asked("抽调12名机关干部下沉。", unit, terms.counted) == 0

@@ -45,6 +45,9 @@ def test_short_names():
         ("阜新市清河门区怎么做的", ["清河门区"]),
         ("比较薛城和浮山的做法", ["薛城区", "浮山县"]),
         ("哪个城市率先建立了薪酬体系？", []),
+        ("How many grids has Dalian set up?", ["大连市"]),  # pinyin, a whole word
+        ("Compare Xuecheng and Fushan.", ["薛城区", "浮山县"]),
+        ("The Dalianese say", []),
     ],
 )
 def test_find_regions(catalog, question, regions):
@@ -88,3 +91,11 @@ def test_records_stored_before_the_new_fields_still_load():
     assert (meta.region, meta.year, meta.date, meta.issuer, meta.pages) == ("大连市", "", "", "", 0)
     again = DocRecord.from_metadata({**record.to_metadata(), "pages": "7"})
     assert again.meta == DocMeta(**{**meta.to_dict(), "pages": 7})
+
+
+def test_romanized_place_names():
+    from assistant.catalog import romanized
+
+    assert romanized("咸阳市") == ["Xianyang", "xianyang"]
+    assert romanized("石景山区") == ["Shijingshan", "shijingshan"]
+    assert romanized("") == [] and romanized("X区") == []
