@@ -4,6 +4,7 @@ not run keeps its last figures), and docs/benchmarks.md regenerated.
     python -m bench.run                         # all sections; scale at 10k chunks
     BENCH_SCALE=10000,100000 python -m bench.run  # also 100k (about 10 more minutes)
     BENCH_STORE_WRITE=10000,100000 python -m bench.run --only store_write  # ~30 min more
+    BENCH_KEYWORD_UPDATE=10000,100000 python -m bench.run --only keyword_update  # ~4 min
     python -m bench.run --only latency,quality --repeats 5
 """
 
@@ -22,7 +23,16 @@ from bench.common import EVAL_FILE, OUT, ROOT, machine
 
 RESULTS = ROOT / "bench" / "results.json"
 NOTES = ROOT / "bench" / "notes.md"
-SECTIONS = ("ingest", "quality", "latency", "coldstart", "threads", "scale", "store_write")
+SECTIONS = (
+    "ingest",
+    "quality",
+    "latency",
+    "coldstart",
+    "threads",
+    "scale",
+    "store_write",
+    "keyword_update",
+)
 
 
 def quality(store: Path) -> dict[str, Any]:
@@ -71,6 +81,11 @@ def run_section(name: str, args: argparse.Namespace, store: Path) -> dict[str, A
 
         sizes = [int(x) for x in args.store_write.split(",") if x.strip()]
         return store_write.run(sizes)
+    if name == "keyword_update":
+        from bench import keyword_update
+
+        sizes = [int(x) for x in args.keyword_update.split(",") if x.strip()]
+        return keyword_update.run(sizes)
     raise ValueError(name)
 
 
@@ -83,6 +98,11 @@ def main(argv: list[str] | None = None) -> int:
         "--store-write",
         default=os.environ.get("BENCH_STORE_WRITE", "10000"),
         help="library sizes (chunks) of the store_write section",
+    )
+    p.add_argument(
+        "--keyword-update",
+        default=os.environ.get("BENCH_KEYWORD_UPDATE", "10000"),
+        help="library sizes (chunks) of the keyword_update section (one report added)",
     )
     p.add_argument("--repeats", type=int, default=int(os.environ.get("BENCH_REPEATS", "3")))
     p.add_argument("--report-only", action="store_true", help="only rewrite docs/benchmarks.md")
@@ -108,7 +128,10 @@ def main(argv: list[str] | None = None) -> int:
         old = results["sections"].get(name, {}).get("results", {})
         if name == "scale" and "sizes" in old:  # sizes not run this time keep their figures
             data["sizes"] = {**old["sizes"], **data["sizes"]}
-        if name == "store_write":  # likewise: sizes not run this time keep their figures
+        if name in (
+            "store_write",
+            "keyword_update",
+        ):  # likewise: sizes not run this time keep their figures
             data = {**old, **data}
         results["sections"][name] = {
             "machine": machine(),
