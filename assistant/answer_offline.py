@@ -58,6 +58,14 @@ _WHO_ROLE = re.compile(
     r"(书记|副书记|主任|负责人|[\u4e00-\u9fff]长|主席|委员|代表|同志|队员|网格员)"
     r"(?:的)?(?:叫什么名字|叫什么|是谁|姓名|名字是什么|是哪位)"
 )
+# The same in English ("Who became secretary of the village Party branch?"): the role's
+# Chinese title, which the reports use.
+_EN_ROLES = {"secretary": "书记", "director": "主任", "head": "负责人", "chairman": "主席"}
+_WHO_EN = re.compile(
+    r"\bwho\b.*?\b(secretary|director|head|chairman)\b"
+    r"|\b(secretary|director|head|chairman)\b.*?\bwho\b",
+    re.IGNORECASE,
+)
 _DATE = re.compile(r"(?:19|20)\d\d\s*年|\d{1,2}\s*月")
 # A figure in Arabic or Chinese numerals ("5项", "五级", "两批", "1300余名") with its unit.
 _NUM_UNIT = r"(?:\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千万]+)\s*(?:余|多)?\s*(?:{units})"
@@ -151,7 +159,7 @@ def analyze(question: str, region_names: dict[str, str] | None = None) -> Terms:
         when=bool(_WHEN.search(q)),
         regions=regions,
         specific=bool(_SPECIFIC.search(q)) and not _BROAD.search(q),
-        role=(m.group(1) if (m := _WHO_ROLE.search(q)) else ""),
+        role=_role_asked(q),
         counted=_counted_noun(q[m.end() :], head_only=False)
         if (m := _UNIT_AFTER.search(q))
         else "",
@@ -234,6 +242,8 @@ class SentenceScorer:
                 bonus -= 0.15
         if self.terms.when:
             bonus += 0.2 if _DATE.search(norm) else -0.1
+        if self.terms.role and _names_person_by_role(norm, self.terms.role):
+            bonus += 0.3  # who holds the role: the sentence that names them
         return bonus
 
     def _figure_on_topic(self, text: str) -> bool:
@@ -536,6 +546,15 @@ def unanswered_type(terms: Terms, verdict: ev.Verdict, t: ev.Thresholds, lexical
     return ""
 
 
+def _role_asked(q: str) -> str:
+    """The role a who-question asks the holder of ("书记叫什么名字", "who became secretary")."""
+    if m := _WHO_ROLE.search(q):
+        return m.group(1)
+    if m := _WHO_EN.search(q):
+        return _EN_ROLES[(m.group(1) or m.group(2)).lower()]
+    return ""
+
+
 def _counted_noun(tail: str, head_only: bool = True) -> str:
     """The words right after a figure's unit, up to punctuation or eight characters ("个|
     社区邻里中心"); in a passage only up to 的 ("11个|街道|的社区邻里中心" counts streets),
@@ -567,10 +586,11 @@ def _counts_asked(text: str, unit: re.Pattern[str], counted: str) -> int:
 
 
 def _names_person_by_role(text: str, role: str, reach: int = 4) -> bool:
-    """Whether a person's name stands next to `role` ("书记王建国", "王建国书记"): a run of
-    jieba nr-tagged tokens (part of speech: person name) of two or more characters within
-    `reach` characters of a mention of the role. A name elsewhere (the reporter's byline)
-    does not say who holds the role."""
+    """Whether a person's name stands next to `role` ("书记王建国", "王建国书记", "书记、主任
+    王建国", "梁杰担任了村党支部书记"): a run of jieba nr-tagged tokens (part of speech:
+    person name) of two or more characters within `reach` characters of a mention of the
+    role, or in the same clause. A name elsewhere (the reporter's byline) does not say who
+    holds the role."""
     if role not in text:
         return False
     import jieba.posseg as pseg  # loaded on the first who-question only
@@ -592,7 +612,18 @@ def _names_person_by_role(text: str, role: str, reach: int = 4) -> bool:
         pos = end
     if run and run[1] - run[0] >= 2:
         names.append((run[0], run[1]))
-    return any(n0 - r1 <= reach and r0 - n1 <= reach for r0, r1 in roles for n0, n1 in names)
+
+    def same_clause(a: int, b: int) -> bool:
+        return not _CLAUSE_MARK.search(text[min(a, b) : max(a, b)])
+
+    return any(
+        (n0 - r1 <= reach and r0 - n1 <= reach) or same_clause(n0, r0)
+        for r0, r1 in roles
+        for n0, n1 in names
+    )
+
+
+_CLAUSE_MARK = re.compile(r"[，。；！？：“”‘’（）()、,;:!?\n]")
 
 
 def _theme_score(focus: ev.Focus, pool: Sequence[tuple[int, Passage]], t: ev.Thresholds) -> float:
