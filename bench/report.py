@@ -162,6 +162,23 @@ def targets(res: dict) -> list[tuple[str, str, str, str]]:
         rows.append(
             (f"{label} ≥ 1.2× baseline (fact+para)", text, "yes" if ok else "**no**", "quality")
         )
+    searchable = _get(s, "keyword_update", "results", "100000", "searchable_after_s")
+    row(
+        "a new report searchable < 3 s at 100k chunks (keyword index)",
+        searchable,
+        3.0,
+        _f(searchable, " s", 2),
+        "keyword_update",
+    )
+    rate = _get(s, "store_write", "results", "100000", "new", "chunks_per_s")
+    row(
+        "bulk ingest store-side ≥ 1,000 chunks/s at 100k",
+        rate,
+        1000.0,
+        _f(rate, " chunks/s"),
+        "store_write",
+        below=False,
+    )
     return rows
 
 
@@ -393,6 +410,35 @@ def render(res: dict, notes: str = "") -> str:
             out.append(
                 f"| {row['threads']} | {row['wait_policy']} | {'yes' if row['busy_process'] else 'no'} "
                 f"| {_f(row['query_ms']['p50'])} / {_f(row['query_ms']['p95'])} | {_f(row['passages_per_s'], '', 2)} |"
+            )
+    kw = s.get("keyword_update")
+    if kw:
+        out += ["", "## Adding a report: the keyword index (bench/keyword_update.py)", ""]
+        out += [_stamp(kw), ""]
+        out += [
+            "| chunks | update | full rebuild | ratio | same results | bigram stats derived / "
+            "counted | save (background) | load |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for n, r in sorted(kw["results"].items(), key=lambda kv: int(kv[0])):
+            out.append(
+                f"| {int(n):,} | {_f(r.get('incremental_update_s'), ' s', 2)} "
+                f"| {_f(r.get('full_rebuild_s'), ' s')} | {_f(r.get('rebuild_over_update'), '×')} "
+                f"| {'yes' if r.get('same_results_as_rebuild') else '**no**'} "
+                f"| {_f(r.get('bigram_stats_update_s'), ' s', 2)} / "
+                f"{_f(r.get('bigram_stats_full_s'), ' s', 2)} "
+                f"| {_f(r.get('save_s_in_background'), ' s', 2)} | {_f(r.get('load_s'), ' s', 2)} |"
+            )
+    sw = s.get("store_write")
+    if sw:
+        out += ["", "## Store-side bulk writes (bench/store_write.py)", "", _stamp(sw), ""]
+        out += ["| chunks | old chunks/s | new chunks/s | ratio |", "|---|---|---|---|"]
+        for n, r in sorted(
+            ((k, v) for k, v in sw["results"].items() if k.isdigit()), key=lambda kv: int(kv[0])
+        ):
+            out.append(
+                f"| {int(n):,} | {_f(_get(r, 'old', 'chunks_per_s'))} "
+                f"| {_f(_get(r, 'new', 'chunks_per_s'))} | {_f(r.get('ratio'), '×', 2)} |"
             )
     out += ["", METHOD]
     return "\n".join(out) + "\n"
