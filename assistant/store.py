@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 import threading
 import time
@@ -19,8 +20,8 @@ import chromadb
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import NotFoundError
 from filelock import FileLock, Timeout
-from langchain_chroma import Chroma
 
+from assistant.chunk_texts import ChunkTexts
 from assistant.embeddings import CachedEmbeddings
 from assistant.settings import Settings
 from assistant.types import Chunk, DocMeta
@@ -42,6 +43,13 @@ _PAGE = 2000
 # Chunks per upsert, capped by the client's max_batch_size: Chroma's cost per call is large
 # (one transaction), so a report goes in as few calls as it may.
 _ADD_BATCH = 1024
+# Where a chunk collection keeps its texts (collection metadata, fixed at creation): "sqlite"
+# beside an embedded store (assistant/chunk_texts.py); absent: in Chroma, as every server
+# store and every embedded store made before it.
+_TEXTS_KEY = "chunk_texts"
+_TEXTS_SQLITE = "sqlite"
+# The fields chunk searches filter on; an embedded store gives Chroma only these.
+_FILTER_FIELDS = ("doc_id", "region")
 
 
 def chunk_key(doc_id: str, chunk_id: str) -> str:
@@ -139,6 +147,7 @@ class ReportStore:
         self.embeddings = embeddings
         self.client = client or make_client(settings)
         self.name = settings.collection
+        self.texts: ChunkTexts | None = None  # set by _open_collections for a sqlite layout
         self._open_collections()
         self._lock_path = settings.store_dir / "write.lock"
         self._reopen_lock = threading.Lock()
@@ -152,10 +161,12 @@ class ReportStore:
 
     def _open_collections(self) -> None:
         model = self.embeddings.model_id
+        wanted: dict[str, Any] = {"embedding_model": model}
+        if not self.settings.server_mode:
+            wanted[_TEXTS_KEY] = _TEXTS_SQLITE
         with self._guard("打开向量库"):
-            self.chunks = self.client.get_or_create_collection(
-                self.name, metadata={"embedding_model": model}
-            )
+            # An existing collection keeps the metadata it was made with.
+            self.chunks = self.client.get_or_create_collection(self.name, metadata=wanted)
             self.docs = self.client.get_or_create_collection(
                 self.name + _DOCS_SUFFIX, metadata={"kind": "document records"}
             )
@@ -168,9 +179,18 @@ class ReportStore:
                 f"向量库“{self.name}”由向量模型 {stored} 建立，当前设置为 {model}，两者不能混用。"
                 "请改回原来的向量模型设置，或运行 `assistant ingest --rebuild` 用当前模型重建索引。"
             )
-        self.vectorstore = Chroma(
-            client=self.client, collection_name=self.name, embedding_function=self.embeddings
-        )
+        if (self.chunks.metadata or {}).get(_TEXTS_KEY) == _TEXTS_SQLITE:
+            if self.texts is None:
+                path = self.settings.store_dir / f"{self.name}.chunks.sqlite3"
+                self.texts = ChunkTexts(path)
+                if self.texts.empty() and self.chunks.count() > 0:
+                    raise StoreError(
+                        f"向量库缺少段落文本文件 {path.name}（可能被删除）。"
+                        "请运行 `assistant ingest --rebuild` 重建索引。"
+                    )
+        else:
+            self.texts = None
+        self._relevance = _relevance_fn(self.chunks)
 
     # ---- other processes -----------------------------------------------------------------
 
@@ -291,12 +311,7 @@ class ReportStore:
             step = self._add_batch()
             for i in range(0, len(chunks), step):
                 batch = chunks[i : i + step]
-                with self._guard("写入向量库"):
-                    self.vectorstore.add_texts(
-                        [c.text for c in batch],
-                        metadatas=[c.metadata() for c in batch],
-                        ids=ids[i : i + step],
-                    )
+                self.add_chunks(batch, ids[i : i + step])
                 if progress:
                     progress(len(batch))
             # A report without a record has no chunks (a removal deletes the chunks before
@@ -311,6 +326,64 @@ class ReportStore:
         record.updated_at = time.time()
         self._put_record(record)
 
+    def put_new_documents(self, items: list[tuple[DocRecord, list[Chunk]]]) -> None:
+        """Write several new reports (no record in the store) together: their records in one
+        call, their chunks in as few upserts as the batch size allows, one new generation.
+
+        Chroma's cost per call is large next to its cost per chunk (a record upsert takes as
+        long as 50 chunks), so a bulk ingest of many small reports goes several to a call.
+        Hidden while written (a new report needs no generation to be hidden); on failure
+        every one of them is removed again and the error raised, so the caller can write
+        them one at a time to find the one that fails.
+        """
+        if not items:
+            return
+        now = time.time()
+        for record, _ in items:
+            record.status, record.updated_at = STATUS_INDEXING, now
+        self._put_records([r for r, _ in items])
+        keyed = [(chunk_key(r.doc_id, c.chunk_id), c) for r, chunks in items for c in chunks]
+        try:
+            step = self._add_batch()
+            for i in range(0, len(keyed), step):
+                part = keyed[i : i + step]
+                self.add_chunks([c for _, c in part], [k for k, _ in part])
+        except BaseException:
+            for record, chunks in items:
+                self._undo_put(
+                    record.doc_id, [chunk_key(record.doc_id, c.chunk_id) for c in chunks], None
+                )
+            raise
+        now = time.time()
+        for record, chunks in items:
+            record.status, record.n_chunks, record.updated_at = STATUS_INDEXED, len(chunks), now
+        self._put_records([r for r, _ in items])
+        self._bump()
+
+    def add_chunks(self, chunks: list[Chunk], ids: list[str]) -> None:
+        """Upsert chunks with their vectors (from the embedding cache when already embedded).
+
+        With texts beside the store they are written first, so every chunk Chroma holds
+        has its text; a row whose chunk never reached Chroma is overwritten or deleted by
+        the next write of that report.
+        """
+        vectors = self.embeddings.embed_documents([c.text for c in chunks])
+        with self._guard("写入向量库"):
+            if self.texts is not None:
+                self.texts.put(ids, chunks)
+                self.chunks.upsert(
+                    ids=ids,
+                    embeddings=vectors,
+                    metadatas=[{f: getattr(c, f) for f in _FILTER_FIELDS} for c in chunks],
+                )
+            else:
+                self.chunks.upsert(
+                    ids=ids,
+                    embeddings=vectors,
+                    documents=[c.text for c in chunks],
+                    metadatas=[c.metadata() for c in chunks],
+                )
+
     def _undo_put(self, doc_id: str, ids: list[str], previous: DocRecord | None) -> None:
         """Best effort: drop what a failed put wrote and bring back the older version."""
         try:
@@ -319,8 +392,7 @@ class ReportStore:
                 if len(old) >= previous.n_chunks:  # the old chunks are all still there
                     new = [i for i in ids if i not in old]
                     if new:
-                        with self._guard("撤销未完成的写入"):
-                            self.chunks.delete(ids=new)
+                        self._delete_ids(new, "撤销未完成的写入")
                     self._put_record(previous)
                     return
             self._delete_chunks(doc_id)
@@ -352,15 +424,18 @@ class ReportStore:
         self._bumped = value
 
     def _put_record(self, record: DocRecord, bump: bool = True) -> None:
-        with self._guard("写入报告记录"):
-            self.docs.upsert(
-                ids=[record.doc_id],
-                embeddings=[[1.0]],
-                documents=[record.meta.title or record.doc_id],
-                metadatas=[record.to_metadata()],
-            )
+        self._put_records([record])
         if bump:
             self._bump()
+
+    def _put_records(self, records: list[DocRecord]) -> None:
+        with self._guard("写入报告记录"):
+            self.docs.upsert(
+                ids=[r.doc_id for r in records],
+                embeddings=[[1.0]] * len(records),
+                documents=[r.meta.title or r.doc_id for r in records],
+                metadatas=[r.to_metadata() for r in records],
+            )
 
     def _chunk_ids(self, doc_id: str) -> list[str]:
         return self._read(
@@ -368,13 +443,21 @@ class ReportStore:
         )
 
     def _delete_chunks(self, doc_id: str, keep: set[str] | None = None) -> None:
-        with self._guard("删除旧的段落"):
-            if keep is None:
+        if keep is None:
+            with self._guard("删除旧的段落"):
                 self.chunks.delete(where={"doc_id": doc_id})
-                return
-            stale = [i for i in self._chunk_ids(doc_id) if i not in keep]
-            if stale:
-                self.chunks.delete(ids=stale)
+                if self.texts is not None:
+                    self.texts.delete_doc(doc_id)
+            return
+        stale = [i for i in self._chunk_ids(doc_id) if i not in keep]
+        if stale:
+            self._delete_ids(stale, "删除旧的段落")
+
+    def _delete_ids(self, ids: list[str], what: str) -> None:
+        with self._guard(what):
+            self.chunks.delete(ids=ids)
+            if self.texts is not None:
+                self.texts.delete(ids)
 
     def remove_document(self, doc_id: str, hidden: Callable[[], None] | None = None) -> bool:
         """Hide the report first (its record says "removing", a new generation), call
@@ -408,7 +491,11 @@ class ReportStore:
         if chunk_changes:
             with self._guard("更新段落元数据"):
                 got = self.chunks.get(where={"doc_id": doc_id}, include=["metadatas"])
-                if got["ids"]:
+                filtered = {k: v for k, v in chunk_changes.items() if k in _FILTER_FIELDS}
+                if self.texts is not None:
+                    self.texts.update_fields(doc_id, chunk_changes)
+                    chunk_changes = filtered
+                if got["ids"] and chunk_changes:
                     metas = [{**m, **chunk_changes} for m in got["metadatas"]]
                     self.chunks.update(ids=got["ids"], metadatas=metas)
         self._put_record(record)
@@ -422,6 +509,8 @@ class ReportStore:
                     self.client.delete_collection(name)
                 except Exception:  # not there: nothing to drop
                     log.debug("collection %s absent", name)
+            if self.texts is not None:
+                self.texts.clear()
         self._open_collections()
         self._bump()
 
@@ -431,6 +520,11 @@ class ReportStore:
         got = self._read("读取报告记录", lambda: self.docs.get(include=["metadatas"]))
         recs = [DocRecord.from_metadata(md) for md in got["metadatas"] or []]
         return sorted(recs, key=lambda r: r.doc_id)
+
+    def records_of(self, doc_ids: list[str]) -> list[DocRecord]:
+        """The records of these reports that exist, in one read."""
+        got = self._read("读取报告记录", lambda: self.docs.get(ids=doc_ids, include=["metadatas"]))
+        return [DocRecord.from_metadata(md) for md in got["metadatas"] or []]
 
     def record(self, doc_id: str) -> DocRecord | None:
         got = self._read("读取报告记录", lambda: self.docs.get(ids=[doc_id], include=["metadatas"]))
@@ -458,36 +552,54 @@ class ReportStore:
             got = self._read(
                 "读取段落",
                 lambda offset=offset: self.chunks.get(
-                    include=["documents", "metadatas"], limit=_PAGE, offset=offset
+                    include=self._include(), limit=_PAGE, offset=offset
                 ),
             )
             if not got["ids"]:
                 return
-            for text, md in zip(got["documents"], got["metadatas"], strict=True):
-                yield Chunk.from_metadata(text, md)
+            yield from self._chunks(got)
             offset += len(got["ids"])
 
     def chunks_of(self, doc_id: str) -> list[Chunk]:
         got = self._read(
             "读取段落",
-            lambda: self.chunks.get(where={"doc_id": doc_id}, include=["documents", "metadatas"]),
+            lambda: self.chunks.get(where={"doc_id": doc_id}, include=self._include()),
         )
-        chunks = [
-            Chunk.from_metadata(t, m)
-            for t, m in zip(got["documents"], got["metadatas"], strict=True)
-        ]
+        chunks = self._chunks(got)
         return sorted(chunks, key=lambda c: (c.kind != "body", c.start, c.end))
+
+    def _include(self) -> list[str]:
+        return [] if self.texts is not None else ["documents", "metadatas"]
+
+    def _chunks(self, got: dict) -> list[Chunk]:
+        return [c for _, c in self._keyed(got["ids"], got.get("documents"), got.get("metadatas"))]
+
+    def _keyed(self, ids: list[str], docs, metas) -> list[tuple[str, Chunk]]:
+        """(id, chunk) in the order Chroma gave, texts from beside the store if kept there;
+        a chunk without its text (a write cut short) is left out."""
+        if self.texts is None:
+            return [
+                (i, Chunk.from_metadata(t, m or {}))
+                for i, t, m in zip(ids, docs, metas, strict=True)
+                if t is not None
+            ]
+        found = self.texts.get(ids)
+        return [(i, found[i]) for i in ids if i in found]
 
     def dense_search(
         self, query_vector: list[float], k: int, where: dict | None = None
     ) -> list[tuple[Chunk, float]]:
-        hits = self._read(
+        include = ["distances"] + self._include()
+        got = self._read(
             "向量检索",
-            lambda: self.vectorstore.similarity_search_by_vector_with_relevance_scores(
-                query_vector, k=k, filter=where
+            lambda: self.chunks.query(
+                query_embeddings=[query_vector], n_results=k, where=where, include=include
             ),
         )
-        return [(Chunk.from_metadata(doc.page_content, doc.metadata), s) for doc, s in hits]
+        ids = got["ids"][0]
+        scores = dict(zip(ids, got["distances"][0], strict=True))
+        docs, metas = (got.get("documents") or [None])[0], (got.get("metadatas") or [None])[0]
+        return [(c, self._relevance(scores[i])) for i, c in self._keyed(ids, docs, metas)]
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -515,6 +627,18 @@ class _Guard:
                 f"{self.settings.chroma_port} 无法连接（{name}）。请检查服务器后重试。"
             ) from exc
         return False
+
+
+def _relevance_fn(collection) -> Callable[[float], float]:
+    """Chroma's distance as a 0..1 relevance, as langchain-chroma computes it (the answer
+    thresholds in calibration.json were fitted on these values)."""
+    hnsw = (collection.configuration or {}).get("hnsw") or {}
+    space = hnsw.get("space") or "l2"
+    if space == "cosine":
+        return lambda d: 1.0 - d
+    if space == "ip":
+        return lambda d: 1.0 - d if d > 0 else -d
+    return lambda d: 1.0 - d / math.sqrt(2)
 
 
 def _looks_like_connection_error(exc: BaseException) -> bool:

@@ -361,16 +361,16 @@ def test_chroma_server_stopped_while_writing(own_chroma_server, seeded_cache, is
     )
     assistant = Assistant.from_settings(settings)
     servers = {"current": own_chroma_server}
-    original = assistant.store.vectorstore.add_texts
+    original = assistant.store.add_chunks
 
     def add_then_die(*args, **kw):
         servers["current"].stop()  # the server dies between the record and the chunks
         return original(*args, **kw)
 
-    assistant.store.vectorstore.add_texts = add_then_die
+    assistant.store.add_chunks = add_then_die
     with pytest.raises(StoreUnavailable):
         assistant.ingest_paths([REPORTS_DIR / CORPUS[4]])
-    assistant.store.vectorstore.add_texts = original
+    assistant.store.add_chunks = original
 
     servers["current"] = _restart(own_chroma_server)
     try:

@@ -110,15 +110,15 @@ def test_failed_write_leaves_no_partial_chunks(fresh_assistant, tmp_path, monkey
 
     monkeypatch.setattr(store_mod, "_ADD_BATCH", 2)
     calls = {"n": 0}
-    original = fresh_assistant.store.vectorstore.add_texts
+    original = fresh_assistant.store.add_chunks
 
-    def flaky_add(texts, metadatas=None, ids=None, **kw):
+    def flaky_add(chunks, ids):
         calls["n"] += 1
-        if any("第二份" in t for t in texts) and calls["n"] % 2 == 0:
+        if any("第二份" in c.text for c in chunks) and calls["n"] % 2 == 0:
             raise RuntimeError("disk I/O error")
-        return original(texts, metadatas=metadatas, ids=ids, **kw)
+        return original(chunks, ids)
 
-    monkeypatch.setattr(fresh_assistant.store.vectorstore, "add_texts", flaky_add)
+    monkeypatch.setattr(fresh_assistant.store, "add_chunks", flaky_add)
     folder = tmp_path / "two"
     folder.mkdir()
     long_report = "\n\n".join(
@@ -145,16 +145,16 @@ def test_failed_replace_keeps_the_old_version(fresh_assistant, tmp_path, monkeyp
     before = sorted(c.chunk_id for c in fresh_assistant.store.chunks_of(first.doc_id))
 
     monkeypatch.setattr(store_mod, "_ADD_BATCH", 1)
-    original = fresh_assistant.store.vectorstore.add_texts
+    original = fresh_assistant.store.add_chunks
     calls = {"n": 0}
 
-    def flaky_add(texts, **kw):
+    def flaky_add(chunks, ids):
         calls["n"] += 1
         if calls["n"] == 2:
             raise RuntimeError("disk I/O error")
-        return original(texts, **kw)
+        return original(chunks, ids)
 
-    monkeypatch.setattr(fresh_assistant.store.vectorstore, "add_texts", flaky_add)
+    monkeypatch.setattr(fresh_assistant.store, "add_chunks", flaky_add)
     v2 = "\n\n".join(f"第{i}段：新版本补充了社区党组织的服务活动情况。" * 12 for i in range(6))
     path.write_text(REPORT_TEXT.replace("126个", "200个") + "\n\n" + v2, encoding="utf-8")
     again = fresh_assistant.ingest_paths([path])[0]

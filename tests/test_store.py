@@ -27,9 +27,27 @@ def _chunks(doc_id: str, region: str, texts: list[str]) -> list[Chunk]:
     return out
 
 
-@pytest.fixture(params=["embedded", pytest.param("server", marks=pytest.mark.integration)])
+def _old_layout(settings) -> None:
+    """The chunk collection as stores made before texts moved beside Chroma have it."""
+    from assistant.store import make_client
+
+    embeddings = make_embeddings(settings)
+    make_client(settings).get_or_create_collection(
+        settings.collection, metadata={"embedding_model": embeddings.model_id}
+    )
+
+
+@pytest.fixture(
+    params=[
+        "embedded",
+        "embedded-texts-in-chroma",
+        pytest.param("server", marks=pytest.mark.integration),
+    ]
+)
 def store(request, isolated_env, seeded_cache):
     overrides = {}
+    if request.param == "embedded-texts-in-chroma":
+        _old_layout(make_settings(isolated_env))
     if request.param == "server":
         server = request.getfixturevalue("chroma_server")
         # A fresh collection per test on the shared server.
@@ -134,3 +152,34 @@ def test_unreachable_server_is_a_clear_error(isolated_env):
     settings = make_settings(isolated_env, chroma_host="127.0.0.1", chroma_port=free_port())
     with pytest.raises(StoreUnavailable, match="无法连接 Chroma 服务器"):
         ReportStore(settings, make_embeddings(settings))
+
+
+@pytest.mark.unit
+def test_an_embedded_store_keeps_texts_beside_chroma_with_the_same_scores(
+    isolated_env, seeded_cache
+):
+    """Texts beside Chroma (fast writes) and texts inside it (old stores, servers) give the
+    same chunks and the same relevance, so calibrated thresholds hold for both."""
+    texts = ["大连市建立了6331个网格。", "成立5059个网格党组织。", "开展志愿服务活动。"]
+    new = ReportStore(make_settings(isolated_env), make_embeddings(make_settings(isolated_env)))
+    old_settings = make_settings(isolated_env, collection="oldlayout")
+    _old_layout(old_settings)
+    old = ReportStore(old_settings, make_embeddings(old_settings))
+    assert new.texts is not None and old.texts is None
+    for s in (new, old):
+        _put(s, texts=texts)
+    raw = new.chunks.get(include=["documents", "metadatas"])
+    assert raw["documents"] == [None] * 3  # Chroma indexes no text of ours
+    assert set(raw["metadatas"][0]) == {"doc_id", "region"}
+    vector = new.embeddings.embed_query("网格党组织有多少个？")
+    got_new, got_old = new.dense_search(vector, 3), old.dense_search(vector, 3)
+    assert [c for c, _ in got_new] == [c for c, _ in got_old]
+    assert [round(s, 6) for _, s in got_new] == [round(s, 6) for _, s in got_old]
+    assert got_new[0][0].text == "成立5059个网格党组织。"
+    # edits reach the texts beside the store; filters still work on the region
+    new.update_meta("d1", region="旅顺口区", title="新标题")
+    assert {(c.region, c.title) for c in new.chunks_of("d1")} == {("旅顺口区", "新标题")}
+    assert new.dense_search(vector, 3, where={"region": "旅顺口区"})
+    assert new.dense_search(vector, 3, where={"region": "大连市"}) == []
+    new.remove_document("d1")
+    assert new.texts.get(raw["ids"]) == {}
