@@ -279,39 +279,109 @@ class Ingestor:
     def write(
         self, prepared: list[Prepared], on_written: Callable[[], None] | None = None
     ) -> list[IngestResult]:
-        """Write prepared reports whose vectors are in the cache, one report per lock.
+        """Write prepared reports whose vectors are in the cache, a few at a time per lock.
 
-        The write lock is held per report, only while it is written: another writer (an
-        upload in the app during a long ingest) waits for one report, not the whole batch.
-        The reports' records are read once and kept up to date with this batch's writes;
-        they are read again when the store's generation shows another writer was there.
+        The write lock is held only while writing, for one new version of a report or for
+        new reports of up to one upsert batch of chunks together (under a second): another
+        writer (an upload in the app during a long ingest) waits that long, not for the
+        whole batch. The reports' records are read once and kept up to date with this
+        batch's writes; they are read again when the store's generation shows another
+        writer was there. `on_written` is called after each lock is released.
         """
-        results = []
+        results: list[IngestResult] = []
         records: dict[str, DocRecord] = {}
         known = None  # the generation `records` reflects
-        for p in prepared:
+        limit = self.store._add_batch()
+        i = 0
+        while i < len(prepared):
+            done: list[IngestResult] = []
             with self.store.write_lock():
                 generation = self.store.fingerprint()
                 if generation != known:
                     records = {r.doc_id: r for r in self.store.records()}
-                result = self._write(p, prepared, records)
-                if result.status in (INDEXED, REPLACED):
-                    known = self.store.last_generation
-                elif result.status == REJECTED:  # undone as far as it could be: read again
+                group: list[Prepared] = []
+                size = 0
+                while i < len(prepared):
+                    p = prepared[i]
+                    decided = self._decide(p, prepared, records)
+                    if decided is not None and any(
+                        decided.doc_id == g.source.doc_id for g in group
+                    ):
+                        break  # a copy of one not yet written: decided once that is in
+                    if decided is not None:
+                        done.append(decided)
+                        i += 1
+                        continue
+                    new = p.source.doc_id not in records
+                    if group and (not new or size + len(p.chunks) > limit):
+                        break
+                    i += 1
+                    if not new:  # a new version is written alone, as put_document does it
+                        done.append(self._write(p, prepared, records))
+                        break
+                    group.append(p)
+                    size += len(p.chunks)
+                    # Its record now, so a copy later in this batch is seen as one.
+                    records[p.source.doc_id] = DocRecord(
+                        p.meta, p.content_hash, STATUS_INDEXED, len(p.chunks), time.time()
+                    )
+                    if size >= limit:
+                        break
+                done += self._write_new(group, prepared, records)
+                statuses = {r.status for r in done}
+                if REJECTED in statuses:  # undone as far as it could be: read again
                     known = None
+                elif statuses & {INDEXED, REPLACED}:
+                    known = self.store.last_generation
                 else:
                     known = generation
-            results.append(result)
+            results += done
             if on_written is not None:
                 on_written()
         return results
 
-    def _write(
+    def _write_new(
+        self,
+        group: list[Prepared],
+        batch: list[Prepared],
+        records: dict[str, DocRecord],
+    ) -> list[IngestResult]:
+        """Write new reports together; if that fails, one at a time, so only the report
+        that fails is rejected."""
+        if not group:
+            return []
+        items = [(DocRecord(p.meta, p.content_hash, "", 0, time.time()), p.chunks) for p in group]
+        # A writer that died may have left an "indexing" record (no new generation, so
+        # `records` may not show it): such a report goes the way of a new version.
+        left = {r.doc_id for r in self.store.records_of([p.source.doc_id for p in group])}
+        try:
+            if left:
+                raise _Fallback
+            self.store.put_new_documents(items)
+        except StoreError:
+            raise
+        except Exception as exc:
+            if not isinstance(exc, _Fallback):
+                log.warning(
+                    "writing %d reports together failed: %s", len(group), type(exc).__name__
+                )
+            for p in group:
+                records.pop(p.source.doc_id, None)
+            return [self._write(p, batch, records) for p in group]
+        results = []
+        for p, (record, _) in zip(group, items, strict=True):
+            records[p.source.doc_id] = record
+            name, notes = p.source.display_name, "；".join(p.notes)
+            results.append(
+                IngestResult(name, INDEXED, p.source.doc_id, notes, chunks=len(p.chunks))
+            )
+        return results
+
+    def _decide(
         self, p: Prepared, batch: list[Prepared], records: dict[str, DocRecord]
-    ) -> IngestResult:
-        """Decide (under the write lock, from `records`: the store as it is now) whether `p`
-        is new, a new version, unchanged or a copy of another report, and write it if
-        needed; a written record goes into `records`."""
+    ) -> IngestResult | None:
+        """UNCHANGED or DUPLICATE if `p` needs no write (decided under the write lock, from
+        `records`: the store as it is now); None if it is new or a new version."""
         name = p.source.display_name
         # Versions this batch is about to replace no longer count as the original of a copy.
         replacing = {
@@ -325,9 +395,6 @@ class Ingestor:
             for r in sorted(records.values(), key=lambda r: r.doc_id)
             if r.status == STATUS_INDEXED and r.doc_id not in replacing
         }
-        # A new report's "indexing" record makes no new generation, so one left by a writer
-        # that died may be missing here; it changes no decision (it is not indexed), and
-        # put_document reads the record itself to clear that writer's chunks.
         old = records.get(p.source.doc_id)
         twin, twin_name = by_hash.get(p.content_hash, ("", ""))
         if old and old.content_hash == p.content_hash and old.status == STATUS_INDEXED:
@@ -336,9 +403,23 @@ class Ingestor:
             return IngestResult(
                 name, DUPLICATE, twin, f"与已索引的“{twin_name}”（{twin}）内容相同。"
             )
+        return None
+
+    def _write(
+        self, p: Prepared, batch: list[Prepared], records: dict[str, DocRecord]
+    ) -> IngestResult:
+        """Write `p` alone (a new report, or a new version of one), unless `records` show it
+        needs no write; a written record goes into `records`."""
+        decided = self._decide(p, batch, records)
+        if decided is not None:
+            return decided
+        name = p.source.display_name
+        old = records.get(p.source.doc_id)
         status = REPLACED if old and old.status == STATUS_INDEXED else INDEXED
         try:
             record = DocRecord(p.meta, p.content_hash, "", 0, time.time())
+            # put_document reads the record itself, to clear the chunks of a writer that
+            # died after writing an "indexing" record.
             self.store.put_document(record, p.chunks)
         except StoreError:
             raise
@@ -347,6 +428,10 @@ class Ingestor:
             return IngestResult(name, REJECTED, p.source.doc_id, _reason(exc))
         records[p.source.doc_id] = record
         return IngestResult(name, status, p.source.doc_id, "；".join(p.notes), chunks=len(p.chunks))
+
+
+class _Fallback(Exception):
+    """Write the group one report at a time."""
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -3,7 +3,7 @@ in the embedding cache, for the old write path and the current one in the same p
 
 The old path is the code of commit 32bcd0c (assistant/store.py and the write loop of
 assistant/ingest.py), loaded from git, so the ratio compares like with like. Each library
-is built from empty into a fresh store, one report of CHUNKS_PER_DOC chunks at a time, as a
+is built from empty into a fresh store, from reports of CHUNKS_PER_DOC chunks, as a
 bulk `assistant ingest` writes it; vectors are random (384 floats) and put into the cache
 first, and the model is never called.
 
@@ -135,15 +135,36 @@ def build(path: str, n_chunks: int, prepared, texts, vecs, work: Path) -> dict[s
             with store.write_lock():
                 results.append(ingestor._write(p, prepared))
             marks.append(time.perf_counter())
-    else:
-        results = ingestor.write(prepared, on_written=lambda: marks.append(time.perf_counter()))
+    else:  # one mark per lock, which may cover several reports
+        written = [0]
+        put_one, put_many = store.put_document, store.put_new_documents
+
+        def one(record, chunks, **kw):
+            put_one(record, chunks, **kw)
+            written[0] += len(chunks)
+
+        def many(items):
+            put_many(items)
+            written[0] += sum(len(c) for _, c in items)
+
+        store.put_document, store.put_new_documents = one, many
+        results = ingestor.write(
+            prepared, on_written=lambda: marks.append((time.perf_counter(), written[0]))
+        )
     seconds = time.perf_counter() - t0
     assert all(r.status == "indexed" for r in results), {r.status for r in results}
     assert store.count() == n_chunks, (store.count(), n_chunks)
     assert emb.embedded_texts == 0
-    tail = max(1, len(marks) // 10)  # the last tenth of the reports: the rate at this size
-    tail_chunks = sum(len(p.chunks) for p in prepared[-tail:])
-    tail_s = marks[-1] - marks[-tail - 1] if len(marks) > tail else seconds
+    if path == "old":
+        counts = [sum(len(p.chunks) for p in prepared[: i + 1]) for i in range(len(prepared))]
+        marks = list(zip(marks, counts, strict=True))
+    # The last tenth of the chunks: the rate at this size.
+    start = next((m for m in marks if m[1] >= 0.9 * n_chunks), marks[0])
+    start = marks[max(0, marks.index(start) - 1)]
+    tail_chunks = marks[-1][1] - start[1]
+    tail_s = marks[-1][0] - start[0]
+    if tail_chunks <= 0 or tail_s <= 0:
+        tail_chunks, tail_s = n_chunks, seconds
     return {
         "chunks": n_chunks,
         "reports": len(prepared),

@@ -144,15 +144,16 @@ from assistant.cli import main
 
 store_mod._ADD_BATCH = int(sys.argv[1])
 pause = float(sys.argv[2])
-original = store_mod.ReportStore.put_document
+original = store_mod.ReportStore.add_chunks
 
-def put_document(self, record, chunks, progress=None):
-    def announce(n):
-        print(f"ADDED {record.doc_id} {n}", file=sys.stderr, flush=True)
-        time.sleep(pause)
-    return original(self, record, chunks, progress=announce)
+def add_chunks(self, chunks, ids):
+    original(self, chunks, ids)
+    for doc_id in dict.fromkeys(c.doc_id for c in chunks):
+        n = sum(c.doc_id == doc_id for c in chunks)
+        print(f"ADDED {doc_id} {n}", file=sys.stderr, flush=True)
+    time.sleep(pause)
 
-store_mod.ReportStore.put_document = put_document
+store_mod.ReportStore.add_chunks = add_chunks
 raise SystemExit(main(["ingest", "--quiet", *sys.argv[3:]]))
 """
 

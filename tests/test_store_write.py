@@ -54,8 +54,9 @@ def test_a_copy_of_a_report_written_earlier_in_the_batch_is_a_duplicate(fresh_as
 
 
 def test_reports_written_by_another_store_between_two_of_ours_are_seen(
-    fresh_assistant, isolated_env, tmp_path
+    fresh_assistant, isolated_env, tmp_path, monkeypatch
 ):
+    monkeypatch.setattr("assistant.store._ADD_BATCH", 1)  # one report per lock
     ours = _files(
         tmp_path / "ours",
         {"a.txt": _text(1), "b.txt": _text(2), "c.txt": _text(3), "d.txt": _text(4)},
@@ -79,10 +80,11 @@ def test_reports_written_by_another_store_between_two_of_ours_are_seen(
 
 
 def test_a_record_left_by_a_writer_that_died_is_seen_and_its_chunks_replaced(
-    fresh_assistant, isolated_env, tmp_path
+    fresh_assistant, isolated_env, tmp_path, monkeypatch
 ):
     """A new report's "indexing" record makes no new generation; a writer killed after it
     leaves the record and some chunks, which the next write of that report must find."""
+    monkeypatch.setattr("assistant.store._ADD_BATCH", 1)  # one report per lock
     paths = _files(tmp_path / "r", {"a.txt": _text(1), "b.txt": _text(2)})
     prepared = _prepared(fresh_assistant, paths)
     other = _other(isolated_env).store
@@ -93,9 +95,7 @@ def test_a_record_left_by_a_writer_that_died_is_seen_and_its_chunks_replaced(
         if other.record("b") is None:
             with other.write_lock():
                 other._put_record(DocRecord(b.meta, "older", STATUS_INDEXING, 0, 0.0), bump=False)
-                other.vectorstore.add_texts(
-                    [stale.text], metadatas=[stale.metadata()], ids=[chunk_key("b", "stale-chunk")]
-                )
+                other.add_chunks([stale], [chunk_key("b", "stale-chunk")])
 
     results = fresh_assistant.ingestor.write(prepared, on_written=between)
     assert [r.status for r in results] == [INDEXED, INDEXED]
@@ -109,15 +109,15 @@ def test_a_failed_write_mid_batch_leaves_nothing_half_indexed(fresh_assistant, t
     )
     prepared = _prepared(fresh_assistant, paths)
     store = fresh_assistant.store
-    original = store.vectorstore.add_texts
+    original = store.add_chunks
 
-    def add_texts(texts, metadatas=None, ids=None, **kw):
-        if metadatas and metadatas[0]["doc_id"] == "b":
-            original(texts[:1], metadatas=metadatas[:1], ids=ids[:1], **kw)  # half written
+    def add_texts(chunks, ids):
+        if any(c.doc_id == "b" for c in chunks):  # with the others, or alone
+            original(chunks[:1], ids[:1])  # half written
             raise RuntimeError("disk full")
-        return original(texts, metadatas=metadatas, ids=ids, **kw)
+        return original(chunks, ids)
 
-    store.vectorstore.add_texts = add_texts
+    store.add_chunks = add_texts
     results = {r.name: r for r in fresh_assistant.ingestor.write(prepared)}
     assert results["b.txt"].status == REJECTED
     assert store.record("b") is None and store.chunks_of("b") == []
@@ -138,8 +138,39 @@ def test_a_failed_new_version_keeps_the_old_one(fresh_assistant, tmp_path):
     def add_texts(*args, **kw):
         raise RuntimeError("disk full")
 
-    store.vectorstore.add_texts = add_texts
+    store.add_chunks = add_texts
     assert [r.status for r in fresh_assistant.ingestor.write(prepared)] == [REJECTED]
     record = store.record("a")
     assert record.status == "indexed" and record.content_hash != prepared[0].content_hash
     assert sorted(c.text for c in store.chunks_of("a")) == before
+
+
+def test_new_reports_go_in_together_under_one_lock_and_one_generation(fresh_assistant, tmp_path):
+    paths = _files(tmp_path / "r", {f"{n}.txt": _text(n) for n in range(1, 6)})
+    prepared = _prepared(fresh_assistant, paths)
+    store = fresh_assistant.store
+    bumps, locks = [], []
+    bump, lock = store._bump, store.write_lock
+
+    def counting_bump():
+        bumps.append(1)
+        return bump()
+
+    def counting_lock():
+        locks.append(1)
+        return lock()
+
+    store._bump, store.write_lock = counting_bump, counting_lock
+    results = fresh_assistant.ingestor.write(prepared)
+    assert [r.status for r in results] == [INDEXED] * 5
+    assert len(locks) == 1 and len(bumps) == 1
+    for p in prepared:
+        record = store.record(p.source.doc_id)
+        assert record.status == "indexed" and record.n_chunks == len(p.chunks)
+        assert sorted(c.text for c in store.chunks_of(p.source.doc_id)) == sorted(
+            c.text for c in p.chunks
+        )
+    # a copy in the same group is a duplicate of the report before it
+    again = _files(tmp_path / "s", {"x.txt": _text(7), "y.txt": _text(7)})
+    results = fresh_assistant.ingestor.write(_prepared(fresh_assistant, again))
+    assert [r.status for r in results] == [INDEXED, DUPLICATE]
