@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8501
 
-.PHONY: run test install index lint format bench browser ocr clean-store
+.PHONY: run test install index lint format bench browser ocr fixtures clean-store
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,17 @@ browser:
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(BROWSER_PKGS) >/dev/null; \
 	fi
+
+# Only to regenerate the committed PDF fixtures (tests/fixtures/pdf/make_fixtures.py): the
+# ruled-table pages need a TrueType-outline CJK font, Debian's fonts-wqy-microhei.
+FIXTURE_PKGS := fonts-noto-cjk fonts-wqy-microhei
+fixtures: install
+	@if ! dpkg -s $(FIXTURE_PKGS) >/dev/null 2>&1; then \
+		SUDO=""; [ "$$(id -u)" = "0" ] || SUDO="sudo"; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(FIXTURE_PKGS) >/dev/null; \
+	fi
+	$(PY) tests/fixtures/pdf/make_fixtures.py
 
 test: install browser
 	$(VENV)/bin/python -m pytest
