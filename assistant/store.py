@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import os
 import threading
 import time
@@ -190,7 +189,6 @@ class ReportStore:
                     )
         else:
             self.texts = None
-        self._relevance = _relevance_fn(self.chunks)
 
     # ---- other processes -----------------------------------------------------------------
 
@@ -589,6 +587,7 @@ class ReportStore:
     def dense_search(
         self, query_vector: list[float], k: int, where: dict | None = None
     ) -> list[tuple[Chunk, float]]:
+        """(chunk, Chroma's distance: squared L2, lower is closer), nearest first."""
         include = ["distances"] + self._include()
         got = self._read(
             "向量检索",
@@ -599,7 +598,7 @@ class ReportStore:
         ids = got["ids"][0]
         scores = dict(zip(ids, got["distances"][0], strict=True))
         docs, metas = (got.get("documents") or [None])[0], (got.get("metadatas") or [None])[0]
-        return [(c, self._relevance(scores[i])) for i, c in self._keyed(ids, docs, metas)]
+        return [(c, scores[i]) for i, c in self._keyed(ids, docs, metas)]
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -627,18 +626,6 @@ class _Guard:
                 f"{self.settings.chroma_port} 无法连接（{name}）。请检查服务器后重试。"
             ) from exc
         return False
-
-
-def _relevance_fn(collection) -> Callable[[float], float]:
-    """Chroma's distance as a 0..1 relevance, as langchain-chroma computes it (the answer
-    thresholds in calibration.json were fitted on these values)."""
-    hnsw = (collection.configuration or {}).get("hnsw") or {}
-    space = hnsw.get("space") or "l2"
-    if space == "cosine":
-        return lambda d: 1.0 - d
-    if space == "ip":
-        return lambda d: 1.0 - d if d > 0 else -d
-    return lambda d: 1.0 - d / math.sqrt(2)
 
 
 def _looks_like_connection_error(exc: BaseException) -> bool:

@@ -176,6 +176,7 @@ def test_an_embedded_store_keeps_texts_beside_chroma_with_the_same_scores(
     assert [c for c, _ in got_new] == [c for c, _ in got_old]
     assert [round(s, 6) for _, s in got_new] == [round(s, 6) for _, s in got_old]
     assert got_new[0][0].text == "成立5059个网格党组织。"
+    assert [s for _, s in got_new] == sorted(s for _, s in got_new)  # distances, nearest first
     # edits reach the texts beside the store; filters still work on the region
     new.update_meta("d1", region="旅顺口区", title="新标题")
     assert {(c.region, c.title) for c in new.chunks_of("d1")} == {("旅顺口区", "新标题")}
