@@ -26,6 +26,7 @@ from assistant.answers import (
     Draft,
     DraftSentence,
 )
+from assistant.evidence import cjk_share as cjk_share_of
 from assistant.gazetteer import finer_places
 from assistant.types import Passage
 
@@ -35,6 +36,10 @@ MAX_SENTENCE_CHARS = 180
 FIRST_SENTENCE_CHARS = 120  # the answer's first quote: short enough to read at a glance
 SHORT_SENTENCE = 20
 MODERATE_NOTE = "以下段落与问题相关，但未必直接回答问题，请核对原文。"
+CROSSLINGUAL_NOTE = (
+    "问题不是中文：离线摘录只能按语义找出最接近的中文原文，无法判断它们是否回答了问题，"
+    "请核对原文，或用中文提问。"
+)
 
 # "哪几个程序" asks which ones, not how many: 几 after 哪 is not a quantity.
 _UNIT_AFTER = re.compile(
@@ -420,6 +425,12 @@ class OfflineAnswerer:
         focus = self.focus(question, passages)
         verdict = ev.assess(focus, [p for _, p in pool], self.thresholds)
         t = self.thresholds or ev.thresholds()
+        crosslingual = not focus.lexical and cjk_share_of(question) < 0.5
+        if crosslingual and verdict.evidence:
+            # A question in another language shares no word with the reports, and its
+            # similarity to them says little (an English question on the weather scores as
+            # high as one on their grids): the closest passages are quoted, saying so.
+            verdict.level = ev.MODERATE
         absent: list[str] | None = None
         if not verdict.found:
             # Weak evidence over passages on the theme (from the lenient `region_weak` cut)
@@ -463,6 +474,12 @@ class OfflineAnswerer:
         sentences = [DraftSentence(quote(k.text), [k.n], k.passage.chunk.region) for k in picks]
         if absent is None:
             absent = self.absent(question)
+        # An open question ("怎样……解决居民身边的烦心事？") is answered by practices, which the
+        # reports describe in their own words: a word of the question they never use is
+        # said beside the quotes, and the evidence score alone decides.
+        unnamed = absent if terms.open and verdict.found else []
+        if unnamed:
+            absent = []
         lacking = "" if absent else unanswered_type(terms, verdict, t, focus.lexical)
         if absent or lacking:
             # The reports match the theme but never name what is asked for, or hold no
@@ -481,6 +498,11 @@ class OfflineAnswerer:
             draft.sentences = sentences
             return _emit(draft, on_token)
         note = MODERATE_NOTE if verdict.level == ev.MODERATE else ""
+        if crosslingual:
+            note = CROSSLINGUAL_NOTE
+        if unnamed:
+            words = "、".join(f"“{w}”" for w in unnamed)
+            note = f"报告中没有出现{words}这一说法，以下是最接近的原文，请核对。"
         text = f"{OFFLINE_LABEL}\n\n" + (f"{note}\n\n" if note else "") + body
         draft = Draft(
             text=text,
@@ -650,13 +672,30 @@ def not_found_draft(regions: Sequence[str], level: str = ev.WEAK) -> Draft:
     )
 
 
+_LEVEL_RANK = {"province": 0, "city": 1, "county": 2}
+
+
+def place_label(chunk) -> str:
+    """Whom a quote speaks for: the report's region; for a report with none (a compilation
+    of cases from many places) the place its section heading names ("山东省青岛市李沧区：
+    ……" gives 李沧区), else its title."""
+    if chunk.region:
+        return chunk.region
+    from assistant.chunking import SECTION_SEP
+    from assistant.gazetteer import divisions_in
+
+    top = (chunk.section or "").split(SECTION_SEP)[0]
+    named = [d for d in divisions_in(top) if d.resolved]
+    if named:
+        return max(named, key=lambda d: _LEVEL_RANK.get(d.level, 0)).name
+    return chunk.title or "（未标注地区）"
+
+
 def render_picks(picks: Sequence[Pick]) -> str:
     """One line per quoted sentence, best first; a region's lines stay together."""
     by_region: dict[str, list[Pick]] = {}
     for k in picks:
-        by_region.setdefault(
-            k.passage.chunk.region or k.passage.chunk.title or "（未标注地区）", []
-        ).append(k)
+        by_region.setdefault(place_label(k.passage.chunk), []).append(k)
     lines = []
     for region, group in by_region.items():
         for k in group:

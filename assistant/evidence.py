@@ -34,8 +34,9 @@ _CJK_RUN = re.compile(f"[{_CJK}]+")
 _ALNUM = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
 
-# Words that ask (多少, 哪些, 怎样 …) or only frame a question (请问, 介绍一下, 各地): they say
-# what kind of answer is wanted, not what it is about, so they never count as evidence. This
+# Words that ask (多少, 哪些, 怎样 …) or only frame a question (请问, 介绍一下, 各地, 那篇文章
+# 认为, 报告中提到): they say what kind of answer is wanted, not what it is about, so they
+# never count as evidence. This
 # is ordinary Chinese question grammar, matched against whole jieba words, not vocabulary of
 # any report.
 QUESTION_WORDS = frozenset(
@@ -44,7 +45,9 @@ QUESTION_WORDS = frozenset(
     是否 有没有 是不是 能否 可否 多少 多大 多高 多长 多久 多远 几 几个 几项 几次 几名 几家
     分别 具体 主要 一共 共计 总共 大约 大概 约 吗 呢 吧 啊 呀 么 的 了 着 过 是 在 和 与 及
     或 对 把 被 将 从 于 等 都 也 又 还 就 方面 情况 做法 经验 举措 措施 办法 方法 工作
-    各地 各区 各县 各市 各个 各 地区 地方 有关 相关 哪些地方 哪些地区 比较 对比 异同 分别是""".split()
+    各地 各区 各县 各市 各个 各 地区 地方 有关 相关 哪些地方 哪些地区 比较 对比 异同 分别是
+    报告 报告中 文章 文中 资料 这篇 那篇 该文 本文 一文 篇 提到 提及 提出 谈到 谈 讲到
+    说到 写到 认为 指出 表示 根据 按照 据""".split()
 )
 # "哪个县/哪些城市": the place-type noun after the question word is part of the question.
 _WHICH_PLACE = re.compile(
@@ -231,6 +234,15 @@ _THING_FLAGS = ("n", "nz", "vn", "ng", "nl")
 _ASKING = ("多少", "多长", "多久", "多大", "几", "哪", "什么", "怎")
 
 
+# Nouns that name the measure a question asks for (海岸线总长, 党员总数, 投资规模) rather than
+# a thing: like 多少 they say what kind of figure is wanted, and a report answers them with
+# the figure alone ("522.6公里海岸线"), so their absence says nothing. General Chinese.
+MEASURE_WORDS = frozenset(
+    """总长 总长度 长度 全长 总数 总量 总额 总计 总和 总值 总规模 规模 数量 数目 人数 总人数
+    个数 次数 金额 面积 总面积 比例 占比 比重 比率 幅度 增幅 速度 总体 整体""".split()
+)
+
+
 def absent_terms(question: str, stats: GramStats, drop: Iterable[str] = ()) -> list[str]:
     """Specific nouns of the question that no chunk of the library contains: a library that
     never says 女党员 or 月工资 cannot answer how many or how much of them there are."""
@@ -246,7 +258,9 @@ def absent_terms(question: str, stats: GramStats, drop: Iterable[str] = ()) -> l
     out: list[str] = []
     for pair in pseg.lcut(text):
         word, flag = pair.word, pair.flag
-        if len(word) < 2 or not _CJK_RUN.fullmatch(word) or word in QUESTION_WORDS:
+        if len(word) < 2 or not _CJK_RUN.fullmatch(word):
+            continue
+        if word in QUESTION_WORDS or word in MEASURE_WORDS:
             continue
         if flag not in _THING_FLAGS or any(a in word for a in _ASKING):
             continue

@@ -12,10 +12,12 @@ from __future__ import annotations
 import csv
 import importlib.util
 import logging
+import re
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -529,3 +531,60 @@ def finer_places(text: str, regions: Iterable[str]) -> list[str]:
             if len(name) >= 2 and name not in out:
                 out.append(name)
     return out
+
+
+# --- places written in English ----------------------------------------------------------------
+
+_LATIN_WORD = re.compile(r"(?<![A-Za-z'])[A-Z][a-z]+(?:'[a-z]+)?(?![A-Za-z'])")
+
+
+@lru_cache(maxsize=1)
+def _latin_names() -> dict[str, Division]:
+    """Pinyin of each province's and city's short name, capitalised as English writes it
+    ("Shanghai", "Harbin" aside): the spellings shared by several divisions (Taizhou is 泰州
+    and 台州) are left out, as are counties, whose pinyin too often spells an English word."""
+    from pypinyin import lazy_pinyin
+
+    seen: dict[str, list[Division]] = {}
+    for d in all_divisions():
+        if d.level not in (PROVINCE, CITY) or not d.resolved:
+            continue
+        short = d.short if len(d.short) >= 2 else d.name
+        word = "".join(lazy_pinyin(short)).replace("'", "")
+        if len(word) >= 4 and word.isascii() and word.isalpha():
+            seen.setdefault(word.capitalize(), []).append(d)
+    out = {w: ds[0] for w, ds in seen.items() if len(ds) == 1}
+    for word, name in _EXONYMS.items():
+        d = canonical(name)
+        if d is not None and d.resolved:
+            out[word] = d
+    return out
+
+
+# English names that are not the pinyin of the short name.
+_EXONYMS = {
+    "Harbin": "哈尔滨市",
+    "Tibet": "西藏自治区",
+    "Urumqi": "乌鲁木齐市",
+    "Hohhot": "呼和浩特市",
+    "Mongolia": "内蒙古自治区",
+    "Macau": "澳门特别行政区",
+    "Macao": "澳门特别行政区",
+    "Kong": "香港特别行政区",
+    "Canton": "广州市",
+    "Chamdo": "昌都市",
+}
+
+
+def latin_divisions(text: str) -> list[Division]:
+    """Provinces and cities an English text names by their pinyin ("What about Shanghai?"),
+    in order of first mention, each once."""
+    if not text or not re.search(r"[A-Za-z]{4}", text):
+        return []
+    names = _latin_names()
+    out: dict[Division, None] = {}
+    for m in _LATIN_WORD.finditer(text):
+        d = names.get(m.group(0).replace("'", ""))
+        if d is not None:
+            out.setdefault(d, None)
+    return list(out)

@@ -194,6 +194,10 @@ class Ingestor:
         if loaded.pages:
             meta.pages = len(loaded.pages)
         doc = clean_document(source.doc_id, raw, meta, self.catalog.regions())
+        if not doc.meta.title.strip():
+            # A text with no title line (a news story saved as plain text) is listed and
+            # cited by its file name, as a file manager shows it, never as an empty 《》.
+            doc.meta.title = Path(source.display_name).stem.strip() or source.doc_id
         chunks = chunk_document(
             doc,
             min_chars=s.chunk_min_chars,

@@ -21,12 +21,13 @@ log = logging.getLogger(__name__)
 
 def _divisions(text: str) -> list:
     try:
-        from assistant.gazetteer import all_divisions, divisions_in
+        from assistant.gazetteer import all_divisions, divisions_in, latin_divisions
 
         if not text:
             all_divisions()
             return []
-        return divisions_in(text)
+        found = divisions_in(text)
+        return found + [d for d in latin_divisions(text) if d not in found]
     except Exception:  # noqa: BLE001 - without the gazetteer no place is judged uncovered
         log.warning("gazetteer unavailable; places in questions are not checked", exc_info=True)
         return []

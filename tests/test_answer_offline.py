@@ -217,3 +217,75 @@ def test_an_english_question_is_answered_from_the_chinese_reports(indexed_assist
     assert ans.found and ans.answerer == "offline"
     assert {c.region for c in ans.citations} == {"大连市"}
     assert "6331" in ans.answer[:200]
+
+
+def _answer_on(texts: list[str], question: str, region: str = "大连市", dense: float = 0.9):
+    ps = [passage(make_chunk(t, region=region, n=i)) for i, t in enumerate(texts, 1)]
+    for x in ps:
+        x.dense_sim = dense
+    stats = ev.GramStats(x.chunk.text for x in ps)
+    return OfflineAnswerer(region_names(), stats=lambda: stats).answer(question, ps)
+
+
+def test_an_open_question_is_answered_though_the_reports_never_use_one_of_its_words() -> None:
+    """How-questions are answered by practices the reports tell in their own words: a
+    colloquial word they never use (烦心事) is named beside the quotes, not a "not found"."""
+    texts = [
+        "小区党组织建立协商议事制度，通过居民议事会协商解决居民身边的停车难、飞线充电等小事。",
+        "推行“小事不出小区”机制，党员骨干上门收集居民诉求并及时化解。",
+        "开展邻里文化节，组织志愿者义诊义修。",
+    ]
+    draft = _answer_on(texts, "党组织怎样通过协商议事来解决居民身边的烦心事？", region="")
+    assert draft.found
+    assert "没有出现“烦心事”这一说法" in draft.text
+    assert "停车难" in draft.sentences[0].text
+
+
+def test_a_word_naming_the_measure_asked_is_not_a_missing_thing() -> None:
+    """“海岸线总长” is answered by a length: 总长 names what kind of figure is wanted, like
+    多长, so a report that only says “522.6公里海岸线” answers it."""
+    texts = [
+        "沿海一带有522.6公里海岸线，5000余名渔民从事海上养殖和渔业生产。",
+        "组建53支党员服务队，奔走在7个沿海乡镇46个渔村。",
+        "今年以来累计上门走访服务2400多户渔民家庭。",
+    ]
+    draft = _answer_on(texts, "大连沿海一带的海岸线总长大约是多少？")
+    assert draft.found and "522.6公里" in draft.sentences[0].text
+    # A thing asked about that no report names still makes it a "not found".
+    other = _answer_on(texts, "大连沿海乡镇的党员服务队里有多少名女党员？")
+    assert not other.found and "没有出现“女党员”" in other.text
+
+
+def test_an_english_question_quotes_the_closest_passages_and_says_so() -> None:
+    """Similarity across languages cannot tell an answer from a passage on the same page:
+    an English question gets the closest quotes with a note, never a bare "not found"."""
+    from assistant.answer_offline import CROSSLINGUAL_NOTE
+
+    texts = ["目前全市已建立6331个网格，成立5059个网格党组织。", "开展志愿服务活动120场。"]
+    draft = _answer_on(texts, "How many grids are there?", dense=0.70)
+    assert draft.found and draft.evidence == ev.MODERATE
+    assert CROSSLINGUAL_NOTE in draft.text
+    assert draft.sentences
+
+
+def test_quotes_of_a_case_compilation_are_labelled_by_the_case_place() -> None:
+    """A report with no region of its own (cases from many places) labels a quote by the
+    place its section heading names, else by its title; a report's region comes first."""
+    from assistant.answer_offline import place_label
+
+    case = make_chunk(
+        "该区构建五级组织链条。",
+        region="",
+        title="基层治理案例汇编",
+        section="山东省青岛市李沧区：“三放两化”夯实基层治理 › 一、做法",
+    )
+    essay = make_chunk(
+        "作风问题根本上是党性问题。",
+        region="",
+        title="作风建设评论",
+        section="一、深刻阐明本质要求",
+    )
+    own = make_chunk("全市建立网格6331个。", region="大连市", section="辽宁省沈阳市的经验")
+    assert place_label(case) == "李沧区"
+    assert place_label(essay) == "作风建设评论"
+    assert place_label(own) == "大连市"

@@ -48,6 +48,14 @@ def test_a_place_no_report_covers_gets_its_own_answer(indexed_assistant) -> None
     ans = indexed_assistant.ask("浦东新区有多少个党群服务中心？", offline=True)
     assert not ans.found and ans.failure == "place_not_in_library"
     assert "资料库中没有关于上海市浦东新区的报告" in ans.answer and ans.citations == []
+
+
+def test_a_place_named_in_english_that_no_report_covers(indexed_assistant) -> None:
+    """“Shanghai” is 上海市 by its pinyin: the library has no report on it, and says so
+    instead of quoting another region's passages."""
+    ans = indexed_assistant.ask("How many Party members does Shanghai have?", offline=True)
+    assert not ans.found and ans.failure == "place_not_in_library"
+    assert "资料库中没有关于上海市的报告" in ans.answer and ans.citations == []
     # A province holding library regions is not "missing": it scopes to them.
     ans = indexed_assistant.ask("辽宁省有哪些社区党建做法？", offline=True)
     assert ans.found and {c.region for c in ans.citations} <= {"大连市", "清河门区"}

@@ -148,3 +148,17 @@ def test_loading_is_shared_between_threads(monkeypatch) -> None:
     for t in threads:
         t.join()
     assert len(seen) == 4 and all(s is seen[0] for s in seen)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("What is the population of Shanghai?", ["上海市"]),
+        ("Grids in Harbin and Beijing", ["哈尔滨市", "北京市"]),
+        ("What about Xi'an?", ["西安市"]),
+        ("How Many Party Members Are There In The Community?", []),
+        ("Taizhou", []),  # 泰州 or 台州: not guessed
+    ],
+)
+def test_provinces_and_cities_named_in_english(text: str, expected: list[str]) -> None:
+    assert [d.name for d in gazetteer.latin_divisions(text)] == expected

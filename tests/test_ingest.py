@@ -98,6 +98,26 @@ def test_report_without_catalog_entry_gets_inferred_metadata(fresh_assistant, tm
     assert fresh_assistant.search("网格党支部", k=1, regions=["铁东区（鞍山）"])
 
 
+def test_a_text_without_a_title_line_is_listed_by_its_file_name(fresh_assistant, tmp_path):
+    """A news story saved as plain text opens with its first paragraph: the report is
+    listed and cited by its file name, never with an empty title."""
+    path = tmp_path / "2024年滕州小区党建通讯.txt"
+    path.write_text(
+        "本报讯 近些年来，该市靶向发力加强居民小区党建工作，新组建216个小区党支部，"
+        "下设4126个楼栋党小组。\n\n推动社区“两委”成员担任小区党支部书记，1739名社区工作者"
+        "全面“定岗小区”。",
+        encoding="utf-8",
+    )
+    result = fresh_assistant.ingest_paths([path])[0]
+    assert result.status == "indexed"
+    doc = next(d for d in fresh_assistant.documents() if d["doc_id"] == result.doc_id)
+    assert doc["title"] == "2024年滕州小区党建通讯"
+    from assistant.scope import Scope
+
+    hit = fresh_assistant.search("小区党支部", k=1, scope=Scope(doc_ids=(result.doc_id,)))[0]
+    assert hit.chunk.title == "2024年滕州小区党建通讯"
+
+
 def test_upload_is_stored_under_a_generated_name(fresh_assistant, isolated_env):
     data = "关于社区“双报到”的报告。\n\n在职党员到社区报到服务，共解决问题30件。".encode("gbk")
     result = fresh_assistant.ingest_upload("../../prompts/system.md\x00.txt", data)
