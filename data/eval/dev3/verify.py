@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Check the second development evaluation set in this folder (held out: every question is
+"""Check the third development evaluation set in this folder (held out: every question is
 split "check").
 
-Usage: python data/eval/dev2/verify.py
+Usage: python data/eval/dev3/verify.py
 
-Adapted from data/eval/dev/verify.py. Additions: every question must be split "check";
+Copied from data/eval/dev2/verify.py (itself adapted from data/eval/dev/verify.py); only this
+docstring and the NONE_ABSENT / PLACE_ABSENT tables differ. As in dev2: every question must be split "check";
 every none question lists in NONE_ABSENT the key terms of the detail it asks for, and every
 place question lists in PLACE_ABSENT the place it names; each such term must be absent from
 every document (after the same normalisation).
@@ -38,19 +39,21 @@ REQUIRED_SPLIT = "check"
 
 # none questions: the detail asked for, which no document gives
 NONE_ABSENT: dict[str, list[str]] = {
-    "n01": ["平均年龄"],
-    "n02": ["亿元"],
-    "n03": ["个社区邻里中心", "邻里中心总数"],
-    "n04": ["总投资", "累计投资", "投资了"],
-    "n05": ["2012年", "12月4日"],
-    "n06": ["党总支书记"],
+    "n01": ["35岁", "青年党员占比"],
+    "n02": ["亿元", "总投资"],
+    "n03": ["名政法干警", "政法干警共", "政法干警一共"],
+    "n04": ["城服党支部书记", "支部书记为", "支部书记是"],
+    "n05": ["散客"],
+    "n06": ["年获中组部", "年被评为中组部", "年荣获中组部"],
+    "n07": ["名挂职干部", "挂职干部共", "挂职干部一共"],
 }
 # place questions: the place named, which no document covers
 PLACE_ABSENT: dict[str, list[str]] = {
-    "l01": ["上海"],
-    "l02": ["黑龙江", "哈尔滨"],
-    "l03": ["福建", "厦门"],
-    "l04": ["湖北", "武汉"],
+    "l01": ["重庆"],
+    "l02": ["湖北", "武汉"],
+    "l03": ["云南", "昆明"],
+    "l04": ["内蒙古", "嘎查"],
+    "l05": ["贵州", "黔东南"],
 }
 
 
