@@ -40,12 +40,13 @@ REQUIRED_SPLIT = "check"
 # none questions: the detail asked for, which no document gives
 NONE_ABSENT: dict[str, list[str]] = {
     "n01": ["35岁", "青年党员占比"],
-    "n02": ["亿元", "总投资"],
+    "n02": ["变电站总投资", "变电站投资", "变电站项目总投资"],
     "n03": ["名政法干警", "政法干警共", "政法干警一共"],
     "n04": ["城服党支部书记", "支部书记为", "支部书记是"],
     "n05": ["散客"],
     "n06": ["年获中组部", "年被评为中组部", "年荣获中组部"],
     "n07": ["名挂职干部", "挂职干部共", "挂职干部一共"],
+    "n08": ["村集体经济", "集体经济收入", "集体收入"],
 }
 # place questions: the place named, which no document covers
 PLACE_ABSENT: dict[str, list[str]] = {
@@ -53,7 +54,7 @@ PLACE_ABSENT: dict[str, list[str]] = {
     "l02": ["湖北", "武汉"],
     "l03": ["云南", "昆明"],
     "l04": ["内蒙古", "嘎查"],
-    "l05": ["贵州", "黔东南"],
+    "l05": ["河南", "兰考"],
 }
 
 
