@@ -673,22 +673,35 @@ def not_found_draft(regions: Sequence[str], level: str = ev.WEAK) -> Draft:
 
 
 _LEVEL_RANK = {"province": 0, "city": 1, "county": 2}
+_HEADING_NUMBER = re.compile(
+    r"^(?:[一二三四五六七八九十]+[、．.]|[（(][一二三四五六七八九十\d]+[）)]|\d+[、．.])\s*"
+)
 
 
 def place_label(chunk) -> str:
-    """Whom a quote speaks for: the report's region; for a report with none (a compilation
-    of cases from many places) the place its section heading names ("山东省青岛市李沧区：
-    ……" gives 李沧区), else its title."""
-    if chunk.region:
-        return chunk.region
+    """Whom a quote speaks for: the place its top section heading names when that is not
+    the report's region or inside it (a compilation of cases from many places: "山东省青岛市
+    李沧区：……" gives 李沧区), else the report's region, else its title."""
     from assistant.chunking import SECTION_SEP
-    from assistant.gazetteer import divisions_in
+    from assistant.gazetteer import canonical, mentions
 
     top = (chunk.section or "").split(SECTION_SEP)[0]
-    named = [d for d in divisions_in(top) if d.resolved]
+    top = _HEADING_NUMBER.sub("", top.strip())
+    # A case heading opens with its place ("新疆生产建设兵团第八师石河子市：……"); a place
+    # further in ("学习借鉴浙江经验") is what the section talks about, not who speaks.
+    found = mentions(top)
+    named = (
+        [m.division for m in found if m.division.resolved] if found and found[0].start == 0 else []
+    )
     if named:
-        return max(named, key=lambda d: _LEVEL_RANK.get(d.level, 0)).name
-    return chunk.title or "（未标注地区）"
+        place = max(named, key=lambda d: _LEVEL_RANK.get(d.level, 0))
+        own = canonical(chunk.region) if chunk.region else None
+        inside = own is not None and (
+            place.name == own.name or own.name in place.parents or place.name in own.parents
+        )
+        if not inside:
+            return place.name
+    return chunk.region or chunk.title or "（未标注地区）"
 
 
 def render_picks(picks: Sequence[Pick]) -> str:

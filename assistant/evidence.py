@@ -244,8 +244,14 @@ MEASURE_WORDS = frozenset(
 
 
 def absent_terms(question: str, stats: GramStats, drop: Iterable[str] = ()) -> list[str]:
-    """Specific nouns of the question that no chunk of the library contains: a library that
-    never says 女党员 or 月工资 cannot answer how many or how much of them there are."""
+    """Specific nouns naming what the question asks for that no chunk of the library
+    contains: a library that never says 女党员 or 月工资 cannot say how many or how much
+    of them there are.
+
+    Only the asked thing counts (the noun a how-many counts, or whose figure, date or name
+    is asked), never the rest of the question: a writer's own word for the setting (念书
+    for 重返校园, 表里 for a table, a county's 重点对象) is how paraphrases differ, and
+    jieba's odd cuts (省里|和州|里) are not words of the question at all."""
     if not stats.n or cjk_share(question) < 0.5:
         return []
     import jieba.posseg as pseg
@@ -255,9 +261,10 @@ def absent_terms(question: str, stats: GramStats, drop: Iterable[str] = ()) -> l
     for name in sorted({normalize(d) for d in drop if d}, key=len, reverse=True):
         text = text.replace(name, _SPLIT)
     idf, median = default_tfidf.idf_freq, default_tfidf.median_idf
+    tokens = [(t.word, t.flag) for t in pseg.lcut(text)]
     out: list[str] = []
-    for pair in pseg.lcut(text):
-        word, flag = pair.word, pair.flag
+    for k in sorted(_asked(tokens)):
+        word, flag = tokens[k]
         if len(word) < 2 or not _CJK_RUN.fullmatch(word):
             continue
         if word in QUESTION_WORDS or word in MEASURE_WORDS:
@@ -267,6 +274,48 @@ def absent_terms(question: str, stats: GramStats, drop: Iterable[str] = ()) -> l
         if idf.get(word, median) < SPECIFIC_IDF or stats.contains(word) or word in out:
             continue
         out.append(word)
+    return out
+
+
+# Between the asked thing and the asking word: copulas, adverbs, modals (……的任期是几年,
+# ……总长大约是多少, ……每户能补多少钱).
+_LINKS = frozenset(
+    "是 有 为 达 达到 约 大约 大概 一共 共 共计 总共 合计 累计 都 又 还 能 可 可以 会 了 到底 究竟 要".split()
+)
+
+
+def _is_noun(flag: str) -> bool:
+    return flag.startswith("n") and flag != "ns" or flag == "vn"
+
+
+def _asked(tokens: Sequence[tuple[str, str]]) -> set[int]:
+    """Indexes of the tokens naming what the question asks for: the nouns right after an
+    asking word and its unit (多少名|女党员), and the noun phrase right before it (平均|月工资
+    |是|多少; 海岸线|总长|大约|是|多少, going past a measure noun and 的 to its owner)."""
+    out: set[int] = set()
+    for a, (word, _flag) in enumerate(tokens):
+        if not any(x in word for x in _ASKING):
+            continue
+        j = a + 1
+        while j < len(tokens) and tokens[j][1] in ("m", "q"):
+            j += 1
+        while j < len(tokens) and _is_noun(tokens[j][1]):
+            out.add(j)
+            j += 1
+        i = a - 1
+        while i >= 0 and (tokens[i][0] in _LINKS or tokens[i][1] == "d"):
+            i -= 1
+        while i >= 0:
+            phrase = []
+            while i >= 0 and _is_noun(tokens[i][1]):
+                phrase.append(i)
+                i -= 1
+            out.update(phrase)
+            measure_only = phrase and all(tokens[x][0] in MEASURE_WORDS for x in phrase)
+            if measure_only and i >= 0 and tokens[i][0] == "的":
+                i -= 1
+                continue
+            break
     return out
 
 

@@ -49,6 +49,10 @@ class DocInfo:
     date: str = ""
 
 
+# Fused candidates the evidence reranker orders before the top k are kept.
+RERANK_DEPTH = 20
+
+
 class HybridRetriever:
     """Searches the store; shared by all sessions of a process (thread-safe)."""
 
@@ -228,23 +232,54 @@ class HybridRetriever:
         searches it makes); the retriever itself keeps no per-call state."""
         with self.pinned():
             state = self._current()
+            depth = max(k, RERANK_DEPTH)
+            hits: list[Passage] = []
             if not regions and auto_region:
                 named = find_regions(query, dict(state.names))
                 if named:
-                    hits = self._search(state, query, k, named, doc_ids, timings)
+                    hits = self._search(state, query, depth, named, doc_ids, timings)
                     places = finer_places(query, named)
                     if places:
                         # A county asked about inside a named city: passages naming it
                         # count from any report, not only from the city's.
-                        wider = self._search(state, query, k, None, doc_ids, timings)
+                        wider = self._search(state, query, depth, None, doc_ids, timings)
                         hits = _merge(
                             hits,
                             [p for p in wider if _names_place(p, places, named)],
-                            k,
+                            depth,
                         )
-                    if hits:
-                        return hits
-            return self._search(state, query, k, regions or None, doc_ids, timings)
+            if not hits:
+                hits = self._search(state, query, depth, regions or None, doc_ids, timings)
+            t0 = time.perf_counter()
+            ranked = self._rerank(state, query, hits)[:k]
+            if timings is not None:
+                timings["rerank_ms"] = timings.get("rerank_ms", 0.0) + (
+                    time.perf_counter() - t0
+                ) * 1000
+            return ranked
+
+    def _rerank(self, state: _State, query: str, hits: list[Passage]) -> list[Passage]:
+        """The fused candidates in order of their evidence for the question (the score the
+        answerer judges answerability by: rarity-weighted shared bigrams and characters,
+        plus dense similarity). Rank fusion counts a passage that both rankers place
+        middling above one that holds every rare word of the question; this reads them.
+        A question with no Chinese content (English) keeps the fused order: with no
+        shared words its evidence is the dense similarity alone, which fusion already
+        weighs with BM25's matches on figures and names."""
+        if len(hits) < 2:
+            return hits
+        from assistant import evidence as ev
+
+        index = state.keyword or self.keyword.index
+        stats = index.gram_stats()
+        if stats is None or not stats.n:
+            return hits
+        f = ev.focus(query, stats, dict(state.names))
+        if not f.lexical:
+            return hits
+        scored = ev.score_passages(f, hits)
+        order = sorted(range(len(hits)), key=lambda i: (-scored[i].score, i))
+        return [hits[i] for i in order]
 
     def _search(
         self,

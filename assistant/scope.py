@@ -73,8 +73,13 @@ def uncovered_places(
             continue  # the place is a library region or contains one
         if any(r in d.parents or r in names for r in regions):
             continue  # the place lies inside a library region
-        if any(n in p.chunk.text for p in passages for n in names if len(n) >= 2):
-            continue  # the reports talk about it even if none is about it
+        if any(
+            n in p.chunk.text or n in p.chunk.section or n in p.chunk.title
+            for p in passages
+            for n in names
+            if len(n) >= 2
+        ):
+            continue  # the reports talk about it (or head a case with it), none is about it
         if mentioned is not None and any(mentioned(n) for n in names if len(n) >= 2):
             continue
         out.append(d)
