@@ -50,12 +50,17 @@ _QUANTITY = re.compile(
     r"比率|百分之|数量|人数|面积|金额|规模|how many|how much|what share|percentage",
     re.IGNORECASE,
 )
-_WHEN = re.compile(r"何时|什么时候|哪一年|哪年|几月|when\b", re.IGNORECASE)
-# Question grammar, not vocabulary: "叫什么 / 是什么 / 提出了什么要求 / 哪几方面 / 谁" ask for
-# one named thing; "哪些 / 如何 / 怎样 / 各地 / 有什么" ask for a range or a manner, which
+_WHEN = re.compile(
+    r"何时|什么时候|什么时间|哪一年|哪年|哪一天|哪天|哪月|几月|几号|几时|日期|when\b|what date",
+    re.IGNORECASE,
+)
+# Question grammar, not vocabulary: "叫什么 / 是什么 / 提出了什么要求 / 哪几方面 / 哪项 / 谁 /
+# 是否" ask for one named thing (or a yes or no); "哪些 / 如何 / 怎样 / 各地 / 有什么" ask for a range or a manner, which
 # several reports may each answer.
 _SPECIFIC = re.compile(
-    r"(?<!有)什么(?!样)|哪几|哪个|哪一|哪位|谁|\b(?:who|what|which)\b", re.IGNORECASE
+    r"(?<!有)什么(?!样)|哪(?![些里儿怕])[\u4e00-\u9fff]|谁|是否|是不是|有没有|能否|可否|要不要|"
+    r"\b(?:who|what|which|whether)\b",
+    re.IGNORECASE,
 )
 _BROAD = re.compile(r"哪些|如何|怎样|怎么|各[地区县市省镇乡村级]|\bhow\b", re.IGNORECASE)
 # A person asked for by role: "党总支书记叫什么名字", "负责人是谁", "村主任的姓名".
@@ -333,6 +338,19 @@ def pick_sentences(
     return chosen
 
 
+def _same_report_first(
+    picks: list[Pick], evidence: Sequence[ev.Evidence], t: ev.Thresholds
+) -> list[Pick]:
+    """A question about one thing is answered by the report the best quote comes from;
+    another report's sentence joins only when its passage is itself strong evidence (a
+    date of one branch is not told by another city's news that sounds alike)."""
+    if len(picks) < 2:
+        return picks
+    strong = {e.passage.chunk.chunk_id for e in evidence if e.score >= t.strong}
+    doc = picks[0].passage.chunk.doc_id
+    return [k for k in picks if k.passage.chunk.doc_id == doc or k.passage.chunk.chunk_id in strong]
+
+
 def quote(text: str) -> str:
     """A sentence as it appears in an answer: layout spaces gone, nothing else changed."""
     return squash_spaces(text.strip())
@@ -468,6 +486,7 @@ class OfflineAnswerer:
         else:
             limit = 3 if terms.quantity else self.max_sentences
             picks = pick_sentences(scorer, verdict.evidence, limit=limit, numbering=numbering)
+            picks = _same_report_first(picks, verdict.evidence, t)
         if not picks:
             return _emit(not_found_draft(wanted, verdict.level), on_token)
         body = render_picks(picks)

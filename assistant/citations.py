@@ -34,6 +34,9 @@ _THOUSANDS = re.compile(r"(?<![\d.])(\d{1,3})((?:,\d{3})+)(?![\d])")
 _NUMBER = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)(\s*%)?")
 _SENTENCE = re.compile(r"[^。！？!?\n]+(?:[。！？!?]+|$)(?:\s*\[\d+\])*")
 _LIST_PREFIX = re.compile(r"^\s*(?:[-*+]\s+|\d{1,2}[.)、]\s*|#+\s*|>\s*)")
+# "- **地区或标题**：" before a quote says whose it is; a title's digits (a file named
+# "2024年…") are not figures the quote claims.
+_LEAD_LABEL = re.compile(r"^\s*(?:[-*+]\s+)?\*\*[^*\n]{1,80}\*\*\s*[：:]\s*")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _NOT_FOUND = ("未找到", "未涉及", "没有找到", "没有涉及", "未提及", "没有提及", "无相关")
@@ -185,7 +188,7 @@ def verify_citations(
                 if pct:
                     percents.add(value)
         missing = []
-        for value, pct in numbers_in(_LIST_PREFIX.sub("", sentence)):
+        for value, pct in numbers_in(_LIST_PREFIX.sub("", _LEAD_LABEL.sub("", sentence))):
             if value not in available or (pct and value not in percents):
                 shown = value + ("%" if pct else "")
                 if shown not in missing:

@@ -320,3 +320,37 @@ def test_only_the_thing_asked_for_can_be_missing(question, absent) -> None:
         ]
     )
     assert ev.absent_terms(question, stats) == absent
+
+
+def test_a_question_about_one_thing_quotes_its_report_only() -> None:
+    """“哪天成立” asks for one date: the branch's own sentence answers it, and another
+    report's sentence that merely sounds alike is not quoted beside it."""
+    own = passage(
+        make_chunk(
+            "泾河城服党支部于2017年7月26日正式成立，现有正式党员13名。",
+            region="",
+            n=1,
+            doc_id="branch",
+            title="泾河城服党支部",
+        )
+    )
+    other = passage(
+        make_chunk(
+            "居住在黄浦区的流动党员在街区党支部书记的支持下担任项目主理人。",
+            region="上海市",
+            n=2,
+            doc_id="news",
+            title="流动党员",
+        )
+    )
+    for x in (own, other):
+        x.dense_sim = 0.9
+    stats = ev.GramStats([own.chunk.text, other.chunk.text])
+    draft = OfflineAnswerer(region_names(), stats=lambda: stats).answer(
+        "泾河城服党支部是哪天正式成立的？", [own, other]
+    )
+    assert draft.found and "2017年7月26日" in draft.sentences[0].text
+    assert {c for s in draft.sentences for c in s.citations} == {1}
+    assert analyze("市县两级是否组建指导组？").specific
+    assert analyze("会计入党组织书记的哪项考核？").specific
+    assert analyze("支部是哪天成立的？").when

@@ -56,6 +56,17 @@ def test_numbers_must_appear_in_the_cited_passage(passages) -> None:
     assert len(cites) == 4
 
 
+def test_digits_in_the_label_before_a_quote_are_not_claims(passages) -> None:
+    """A report listed by its file name ("2024年第3季度通报") labels its quotes with it:
+    those digits are whose quote it is, not figures it states; the quote's are checked."""
+    answer = (
+        "- **2024年第3季度通报**：目前全市已建立6331个网格,成立5059个网格党组织。[4]\n"
+        "- **2024年第3季度通报**：全市建立6332个网格。[4]"
+    )
+    _, _, unsupported = verify_citations(answer, passages, require_citation=False)
+    assert [u.reason for u in unsupported] == ["数字 6332 不在所引摘录 [1] 中。"]
+
+
 def test_number_cited_to_the_wrong_passage_is_flagged(passages) -> None:
     _, _, unsupported = verify_citations("全市已建立6331个网格[1]。", passages)
     assert len(unsupported) == 1 and "6331" in unsupported[0].reason
