@@ -207,7 +207,9 @@ def render_text(ans: Any) -> str:
         out.append("—— 参考资料：")
         for c in ans.citations:
             quote = excerpt(c.quote, citing_sentences(ans.answer, c.n))
-            out.append(f"[{c.n}] {c.region} · 《{c.title or c.doc_id}》 · {c.section or '正文'}（{c.doc_id}）")
+            out.append(
+                f"[{c.n}] {c.region} · 《{c.title or c.doc_id}》 · {c.section or '正文'}（{c.doc_id}）"
+            )
             out.append(f"    “{quote}”")
     return "\n".join(out)
 

@@ -253,9 +253,9 @@ class HybridRetriever:
             t0 = time.perf_counter()
             ranked = self._rerank(state, query, hits)[:k]
             if timings is not None:
-                timings["rerank_ms"] = timings.get("rerank_ms", 0.0) + (
-                    time.perf_counter() - t0
-                ) * 1000
+                timings["rerank_ms"] = (
+                    timings.get("rerank_ms", 0.0) + (time.perf_counter() - t0) * 1000
+                )
             return ranked
 
     def _rerank(self, state: _State, query: str, hits: list[Passage]) -> list[Passage]:
