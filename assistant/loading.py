@@ -100,7 +100,11 @@ def load_document(
         raise LoadError(name, f"文件太大,上限是 {_human(max_bytes)}。请拆分后再上传。")
 
     if suffix in (".txt", ".md"):
-        loaded = Loaded(_decode_plain(name, data), suffix.lstrip("."))
+        from assistant.tables import text_tables
+
+        # Tables typed or exported into text ("乡镇｜贫困村｜人口", tabs, Markdown) become row
+        # paragraphs like those of a Word or HTML table, so a row is one retrievable unit.
+        loaded = Loaded(text_tables(_decode_plain(name, data)), suffix.lstrip("."))
     else:
         reader = importlib.import_module(_READERS[suffix])
         extra = (

@@ -315,3 +315,82 @@ def _row_parts(row: list[str], headers: list[str], skip: int) -> list[str]:
             parts.append(f"{name}{VALUE_SEP}{value}")
         first = False
     return parts
+
+
+# --- tables typed into plain text -----------------------------------------------------------
+
+# Cell separators of tables saved as text: full-width and ASCII bars (Markdown too), tabs.
+_TEXT_SEPARATORS = ("｜", "|", "\t")
+_MD_RULE_RE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
+MIN_TEXT_TABLE_ROWS = 3
+MIN_TEXT_TABLE_CELLS = 3
+
+
+def _text_cells(line: str, sep: str) -> list[str]:
+    cells = [c.strip() for c in line.strip().split(sep)]
+    if sep == "|" and line.strip().startswith("|"):
+        cells = cells[1:]
+    if sep == "|" and line.strip().endswith("|"):
+        cells = cells[:-1]
+    return cells
+
+
+def _separator(line: str) -> str | None:
+    for sep in _TEXT_SEPARATORS:
+        if line.count(sep) >= MIN_TEXT_TABLE_CELLS - 1:
+            return sep
+    return None
+
+
+def text_tables(text: str) -> str:
+    """`text` with its typed tables as row paragraphs (see `table_paragraphs`).
+
+    A table is a run of at least three lines split into three or more cells by the same
+    separator ("｜", "|", a tab), Markdown rule lines skipped. A short line just before it
+    with no sentence end is its caption. A row with fewer cells than the table had a cell
+    merged down from the row above (a spreadsheet exported as text writes a merged cell
+    once): the missing leading cells are the previous row's. Other text is unchanged."""
+    lines = text.split("\n")
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        sep = _separator(lines[i])
+        if sep is None:
+            out.append(lines[i])
+            i += 1
+            continue
+        j = i
+        block: list[str] = []
+        while j < len(lines) and (
+            _MD_RULE_RE.match(lines[j]) or (lines[j].strip() and _separator(lines[j]) == sep)
+        ):
+            if not _MD_RULE_RE.match(lines[j]):
+                block.append(lines[j])
+            j += 1
+        if len(block) < MIN_TEXT_TABLE_ROWS:
+            out.extend(lines[i:j])
+            i = j
+            continue
+        rows = [_text_cells(line, sep) for line in block]
+        width = max(len(r) for r in rows)
+        filled: list[list[str]] = []
+        for row in rows:
+            if len(row) < width and filled:
+                row = filled[-1][: width - len(row)] + row
+            filled.append(row + [""] * (width - len(row)))
+        caption = ""
+        while out and not out[-1].strip():
+            out.pop()
+        if out and _is_caption_line(out[-1]):
+            caption = out.pop().strip()
+        if out:
+            out.append("")
+        out.append("\n\n".join(table_paragraphs(filled, caption=caption)))
+        out.append("")
+        i = j
+    return "\n".join(out)
+
+
+def _is_caption_line(line: str) -> bool:
+    t = line.strip()
+    return 0 < len(t) <= CAPTION_REPEAT_MAX and t[-1] not in _TERMINATORS + "：:"

@@ -287,3 +287,37 @@ def test_a_row_is_found_by_its_label_and_column(docx_assistant, query: str, row:
     assistant, _ = docx_assistant
     hits = assistant.search(query, k=3)
     assert any(row in p.chunk.text for p in hits), [p.chunk.text[:60] for p in hits]
+
+
+def test_a_table_typed_into_plain_text_becomes_rows(tmp_path) -> None:
+    """A table saved as text (cells split by ｜, a merged cell written once) is read as a
+    table: every row carries its header, the merged cell is repeated, the caption leads."""
+    from assistant.loading import load_document
+    from assistant.tables import is_table_row, text_tables
+
+    text = (
+        "全县贫困村情况如下。\n"
+        "2017年贫困村基本情况\n"
+        "乡镇｜贫困村｜贫困人口｜贫困发生率\n"
+        "代化（2个）｜斗省村｜561｜66.53%\n"
+        "朱场村｜166｜26.86%\n"
+        "敦操乡｜打召村｜704｜17.05%\n"
+        "以上数据截至年底。"
+    )
+    out = text_tables(text)
+    rows = [p for p in out.split("\n") if is_table_row(p)]
+    assert rows == [
+        "2017年贫困村基本情况｜代化（2个）｜贫困村：斗省村｜贫困人口：561｜贫困发生率：66.53%。",
+        "2017年贫困村基本情况｜代化（2个）｜贫困村：朱场村｜贫困人口：166｜贫困发生率：26.86%。",
+        "2017年贫困村基本情况｜敦操乡｜贫困村：打召村｜贫困人口：704｜贫困发生率：17.05%。",
+    ]
+    assert out.startswith("全县贫困村情况如下。") and out.endswith("以上数据截至年底。")
+    # Markdown and tab-separated tables too; two lines with bars are not a table.
+    md = "| 镇 | 党员 | 支部 |\n|---|---|---|\n| 甲镇 | 812 | 12 |\n| 乙镇 | 640 | 9 |"
+    assert text_tables(md).split() == ["甲镇｜党员：812｜支部：12。", "乙镇｜党员：640｜支部：9。"]
+    assert "甲镇｜党员：812｜支部：12。" in text_tables(md.replace(" | ", "\t").replace("|", ""))
+    assert text_tables("a｜b｜c\nd｜e｜f") == "a｜b｜c\nd｜e｜f"
+    f = tmp_path / "表.txt"
+    f.write_text(text, encoding="utf-8")
+    loaded = load_document(f, max_bytes=10**6, max_chars=10**6)
+    assert "贫困村：朱场村｜贫困人口：166" in loaded.text
