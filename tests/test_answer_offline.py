@@ -354,3 +354,17 @@ def test_a_question_about_one_thing_quotes_its_report_only() -> None:
     assert analyze("市县两级是否组建指导组？").specific
     assert analyze("会计入党组织书记的哪项考核？").specific
     assert analyze("支部是哪天成立的？").when
+
+
+def test_sentences_are_chosen_by_shared_characters_too() -> None:
+    """念书 and 重返校园 share no word; 学校/校园 and 学业 still share characters, so the
+    sentence with the count is quoted first rather than the one that names 学校."""
+    text = (  # a case of data/eval/dev3 (dev3_03), as the report tells it
+        "乐东黎族自治县创新建立“四访五帮”工作机制，通过政法干警走访帮教，有效预防和矫治"
+        "未成年人不良行为。该机制累计开展走访2631人次，进行法治教育11647人次，实现精准帮扶。"
+        "\n\n帮教过程中，政法干警每月走访个人、家庭、学校、村居，建立“一人一册”档案，采取"
+        "“一对一”帮扶。通过心理疏导、技能培训、家庭教育指导等综合措施，已帮助65名对象完成"
+        "学业，42名考上中专或技校，50名重返校园，53名实现就业。"
+    )
+    draft = _answer_on([text], "乐东县政法干警帮教之后，有多少孩子又回学校念书了？")
+    assert draft.found and "50名重返校园" in draft.sentences[0].text
