@@ -21,9 +21,9 @@ class StageTimer:
         self.calls = 0
         inner = retriever._search
 
-        def wrapped(query, k, regions, doc_ids, timings=None):
+        def wrapped(state, query, k, regions, doc_ids, timings=None):
             local: dict[str, float] = {}
-            out = inner(query, k, regions, doc_ids, local)
+            out = inner(state, query, k, regions, doc_ids, local)
             for key in STAGES:
                 self.totals[key] += local.get(key, 0.0)
             if timings is not None:
