@@ -24,6 +24,19 @@ def test_dev_set_has_no_problems():
     assert summary[-1].startswith("total:")
 
 
+@pytest.mark.parametrize("name", ["dev2", "dev3"])
+def test_later_dev_sets_have_no_problems(name):
+    """Each development set carries its own checker (evidence in the gold document, keys
+    in the evidence, a none question's detail and a place question's place absent)."""
+    path = VERIFY.parents[1] / name / "verify.py"
+    spec = importlib.util.spec_from_file_location(f"eval_{name}_verify", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    problems, summary = module.check()
+    assert problems == [], "\n".join(problems)
+    assert summary[-1].startswith("total:")
+
+
 def test_dev_set_kind_counts():
     verify = _load_verify()
     rows, problems = verify.load_questions()
