@@ -440,13 +440,25 @@ class OfflineAnswerer:
         wanted = list(regions or terms.regions)
         # A county asked about inside a named region may be quoted from any report that
         # names it (a case compilation with no region of its own).
+        # So may a case of a compilation whose own region is another place, when its text or
+        # heading names the region asked about.
         places = finer_places(question, wanted) if wanted and not regions else []
+        heads = (
+            [
+                alias
+                for alias, region in (self.region_names or {}).items()
+                if region in wanted and len(alias) >= 2 and not alias.isascii()
+            ]
+            if wanted and not regions
+            else []
+        )
         pool = [
             (i, p)
             for i, p in enumerate(passages, start=1)
             if not wanted
             or p.chunk.region in wanted
             or any(n in p.chunk.text or n in p.chunk.title for n in places)
+            or _under_heading(p.chunk, heads)
         ]
         focus = self.focus(question, passages)
         verdict = ev.assess(focus, [p for _, p in pool], self.thresholds)
@@ -700,20 +712,16 @@ def not_found_draft(regions: Sequence[str], level: str = ev.WEAK) -> Draft:
 
 
 _LEVEL_RANK = {"province": 0, "city": 1, "county": 2}
-_HEADING_NUMBER = re.compile(
-    r"^(?:[一二三四五六七八九十]+[、．.]|[（(][一二三四五六七八九十\d]+[）)]|\d+[、．.])\s*"
-)
 
 
 def place_label(chunk) -> str:
     """Whom a quote speaks for: the place its top section heading names when that is not
     the report's region or inside it (a compilation of cases from many places: "山东省青岛市
     李沧区：……" gives 李沧区), else the report's region, else its title."""
-    from assistant.chunking import SECTION_SEP
+    from assistant.chunking import top_heading
     from assistant.gazetteer import canonical, mentions
 
-    top = (chunk.section or "").split(SECTION_SEP)[0]
-    top = _HEADING_NUMBER.sub("", top.strip())
+    top = top_heading(chunk.section)
     # A case heading opens with its place ("新疆生产建设兵团第八师石河子市：……"); a place
     # further in ("学习借鉴浙江经验") is what the section talks about, not who speaks.
     found = mentions(top)
@@ -729,6 +737,16 @@ def place_label(chunk) -> str:
         if not inside:
             return place.name
     return chunk.region or chunk.title or "（未标注地区）"
+
+
+def _under_heading(chunk, names: Sequence[str]) -> bool:
+    """The chunk's top section heading opens with one of `names` (a compilation's case)."""
+    if not names or not chunk.section:
+        return False
+    from assistant.chunking import top_heading
+
+    top = top_heading(chunk.section)
+    return any(top.startswith(n) for n in names)
 
 
 def render_picks(picks: Sequence[Pick]) -> str:

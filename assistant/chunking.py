@@ -16,6 +16,16 @@ from assistant.tables import CELL_SEP, is_table_row
 from assistant.types import Chunk, CleanDocument
 
 SECTION_SEP = " › "
+_HEADING_NUMBER = re.compile(
+    r"^(?:[一二三四五六七八九十]+[、．.]|[（(][一二三四五六七八九十\d]+[）)]|\d+[、．.])\s*"
+)
+
+
+def top_heading(section: str) -> str:
+    """The first heading of a section path, without its number ("（一）", "3.")."""
+    return _HEADING_NUMBER.sub("", (section or "").split(SECTION_SEP)[0].strip())
+
+
 CAPTION_SECTION = "图片说明"
 MERGE_FACTOR = 1.3  # a small trailing remainder may grow the previous chunk up to this * max
 # Table chunks hold rows up to this share of max_chars. Rows are independent facts, and the

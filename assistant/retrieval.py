@@ -238,16 +238,25 @@ class HybridRetriever:
                 named = find_regions(query, dict(state.names))
                 if named:
                     hits = self._search(state, query, depth, named, doc_ids, timings)
+                    # Passages that name the place count from any report, not only from
+                    # the place's own: a county asked about inside a named city, or a case
+                    # of a compilation whose own region is elsewhere.
                     places = finer_places(query, named)
-                    if places:
-                        # A county asked about inside a named city: passages naming it
-                        # count from any report, not only from the city's.
-                        wider = self._search(state, query, depth, None, doc_ids, timings)
-                        hits = _merge(
-                            hits,
-                            [p for p in wider if _names_place(p, places, named)],
-                            depth,
-                        )
+                    aliases = [
+                        alias
+                        for alias, region in state.names.items()
+                        if region in named and len(alias) >= 2 and not alias.isascii()
+                    ]
+                    wider = self._search(state, query, depth, None, doc_ids, timings)
+                    hits = _merge(
+                        hits,
+                        [
+                            p
+                            for p in wider
+                            if _names_place(p, places, named) or _heads_case(p, aliases, named)
+                        ],
+                        depth,
+                    )
             if not hits:
                 hits = self._search(state, query, depth, regions or None, doc_ids, timings)
             t0 = time.perf_counter()
@@ -328,7 +337,21 @@ class HybridRetriever:
 
 def _names_place(p: Passage, places: list[str], regions: list[str]) -> bool:
     c = p.chunk
-    return c.region not in regions and any(n in c.text or n in c.title for n in places)
+    return c.region not in regions and any(
+        n in c.text or n in c.title or n in c.section for n in places
+    )
+
+
+def _heads_case(p: Passage, names: list[str], regions: list[str]) -> bool:
+    """A passage of another report under a heading that opens with the place (a case of a
+    compilation: "上海市长宁区：社区云……"); a passing mention in the text is not enough."""
+    from assistant.chunking import top_heading
+
+    c = p.chunk
+    if c.region in regions or not c.section:
+        return False
+    top = top_heading(c.section)
+    return any(top.startswith(n) for n in names)
 
 
 def _merge(first: list[Passage], more: list[Passage], k: int) -> list[Passage]:
