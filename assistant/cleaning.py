@@ -650,9 +650,12 @@ def _meta_from_parsed(doc_id: str, parsed: _Parsed, known_regions: Iterable[str]
     body = [p for k, p in enumerate(parsed.paragraphs) if k not in parsed.headings]
     head = "\n".join(t for t in (parsed.title, parsed.subtitle) if t)
     opening = "\n".join(body)[:600]
-    region, city, province = _find_region(
-        head, opening, "\n".join(parsed.paragraphs), known_regions
-    )
+    if _is_compilation(parsed):
+        region, city, province = "", "", ""
+    else:
+        region, city, province = _find_region(
+            head, opening, "\n".join(parsed.paragraphs), known_regions
+        )
     header = _header_lines(parsed)
     closing = _closing_lines(parsed)
     date = _find_date(header, closing)
@@ -670,6 +673,35 @@ def _meta_from_parsed(doc_id: str, parsed: _Parsed, known_regions: Iterable[str]
         issuer=_find_issuer(header, closing),
         inferred=True,
     )
+
+
+# Cases of this many different places, each heading its own section, make a compilation.
+COMPILATION_MIN_PLACES = 3
+
+
+def _is_compilation(parsed: _Parsed) -> bool:
+    """A compilation of cases ("浙江省桐乡市：……", "海南省乐东县：……", …): the title and
+    three or more headings each open with a different place, none inside another. Its
+    first line is the first case's heading, so it is about no one place."""
+    from assistant.chunking import top_heading
+
+    lines = [parsed.title] + [parsed.paragraphs[i] for i in sorted(parsed.headings)]
+    places: list[Division] = []
+    for line in lines:
+        found = mentions(top_heading(line or ""))
+        if found and found[0].start == 0 and found[0].division.resolved:
+            d = max(
+                (m.division for m in found if m.division.resolved),
+                key=lambda x: ("province", "city", "county").index(x.level),
+            )
+            if d not in places:
+                places.append(d)
+    distinct = [
+        d
+        for d in places
+        if not any(o is not d and (o.name in d.parents or d.name in o.parents) for o in places)
+    ]
+    return len(distinct) >= COMPILATION_MIN_PLACES
 
 
 def _find_region(

@@ -398,3 +398,21 @@ def test_news_kind_and_date_from_the_closing_line() -> None:
     assert meta.kind == "新闻"
     assert meta.date == "2020-08-25"
     assert (meta.region, meta.city) == ("南召县", "南阳市")
+
+
+def test_a_compilation_of_cases_from_many_places_is_about_none_of_them() -> None:
+    """Its first line is the first case's heading, not a title naming the document's place:
+    three or more cases headed by different places make it a compilation (no region)."""
+    from assistant.cleaning import infer_meta
+
+    text = (
+        "浙江省嘉兴市桐乡市：“三治融合”实践样本\n\n桐乡市推行自治、法治、德治融合，建立百姓议事会240个。\n\n"
+        "海南省乐东黎族自治县：“四访五帮”护航青少年成长\n\n乐东县政法干警走访帮教，50名重返校园。\n\n"
+        "上海市长宁区：社区云赋能基层治理\n\n长宁区依托社区云平台，使入户重复走访减少24%。"
+    )
+    assert infer_meta("cases", text).region == ""
+    one_place = (
+        "浙江省嘉兴市桐乡市：“三治融合”实践样本\n\n桐乡市推行自治、法治、德治融合。\n\n"
+        "一、桐乡市乌镇镇：议事会\n\n乌镇镇建立议事会12个。"
+    )
+    assert infer_meta("one", one_place).region == "桐乡市"
