@@ -104,8 +104,11 @@ class HybridRetriever:
             records = self.store.records()
             self.store.sync(generation)
             indexed = [r for r in records if r.status == STATUS_INDEXED]
-            regions = list(self.catalog.regions())
-            for r in records:
+            # The regions of the indexed reports, in catalog order first: a catalog entry
+            # whose report is not (or no longer) in the library is no region of it.
+            held = {r.meta.region for r in indexed if r.meta.region}
+            regions = [g for g in self.catalog.regions() if g in held]
+            for r in indexed:
                 if r.meta.region and r.meta.region not in regions:
                     regions.append(r.meta.region)
             names = self.catalog.region_names(regions)

@@ -78,8 +78,11 @@ def test_missing_path_is_rejected(fresh_assistant, tmp_path):
 
 def test_remove(fresh_assistant):
     fresh_assistant.ingest_paths([REPORTS_DIR / DALIAN])
+    assert fresh_assistant.retriever.regions() == ["大连市"]  # not every catalog entry
     assert fresh_assistant.remove("001_75dfd3e5621028d9") is True
     assert fresh_assistant.store.count() == 0
+    fresh_assistant.retriever.refresh(force=True)
+    assert fresh_assistant.retriever.regions() == []  # a removed report's region is gone
     assert fresh_assistant.search("网格", k=3) == []
     assert fresh_assistant.remove("001_75dfd3e5621028d9") is False
 
