@@ -107,6 +107,9 @@ def clean_document(
     parsed = _parse(raw, meta)
     if meta is None:
         meta = _meta_from_parsed(doc_id, parsed, known_regions)
+    if parsed.title and _is_compilation(parsed):
+        # The first line of a compilation heads its first case: a section, not the title.
+        parsed = _title_as_heading(parsed)
     text = "\n\n".join(parsed.paragraphs)
     levels: dict[int, int] = {}
     offset = 0
@@ -122,6 +125,20 @@ def clean_document(
         captions=parsed.captions,
         byline=parsed.bylines,
         heading_levels=levels,
+    )
+
+
+def _title_as_heading(parsed: _Parsed) -> _Parsed:
+    shift = 1
+    return _Parsed(
+        title="",
+        subtitle=parsed.subtitle,
+        paragraphs=[parsed.title, *parsed.paragraphs],
+        headings={0} | {i + shift for i in parsed.headings},
+        captions=parsed.captions,
+        bylines=parsed.bylines,
+        levels={i + shift: lv for i, lv in parsed.levels.items()},
+        rows={i + shift for i in parsed.rows},
     )
 
 
@@ -650,7 +667,8 @@ def _meta_from_parsed(doc_id: str, parsed: _Parsed, known_regions: Iterable[str]
     body = [p for k, p in enumerate(parsed.paragraphs) if k not in parsed.headings]
     head = "\n".join(t for t in (parsed.title, parsed.subtitle) if t)
     opening = "\n".join(body)[:600]
-    if _is_compilation(parsed):
+    compilation = _is_compilation(parsed)
+    if compilation:
         region, city, province = "", "", ""
     else:
         region, city, province = _find_region(
@@ -661,7 +679,7 @@ def _meta_from_parsed(doc_id: str, parsed: _Parsed, known_regions: Iterable[str]
     date = _find_date(header, closing)
     return DocMeta(
         doc_id=doc_id,
-        title=parsed.title,
+        title="" if compilation else parsed.title,  # its first line heads the first case
         subtitle=parsed.subtitle,
         region=region,
         city=city,

@@ -410,7 +410,14 @@ def test_a_compilation_of_cases_from_many_places_is_about_none_of_them() -> None
         "海南省乐东黎族自治县：“四访五帮”护航青少年成长\n\n乐东县政法干警走访帮教，50名重返校园。\n\n"
         "上海市长宁区：社区云赋能基层治理\n\n长宁区依托社区云平台，使入户重复走访减少24%。"
     )
-    assert infer_meta("cases", text).region == ""
+    from assistant.chunking import chunk_document
+    from assistant.cleaning import clean_document
+
+    meta = infer_meta("cases", text)
+    assert meta.region == "" and meta.title == ""  # listed by its file name instead
+    chunks = chunk_document(clean_document("cases", text, meta), min_chars=10, max_chars=200)
+    first = next(c for c in chunks if "百姓议事会" in c.text)
+    assert first.section.startswith("浙江省嘉兴市桐乡市")  # the first case keeps its heading
     one_place = (
         "浙江省嘉兴市桐乡市：“三治融合”实践样本\n\n桐乡市推行自治、法治、德治融合。\n\n"
         "一、桐乡市乌镇镇：议事会\n\n乌镇镇建立议事会12个。"
