@@ -294,8 +294,8 @@ def _asked(tokens: Sequence[tuple[str, str]]) -> set[int]:
     |是|多少; 海岸线|总长|大约|是|多少, going past a measure noun and 的 to its owner)."""
     out: set[int] = set()
     for a, (word, _flag) in enumerate(tokens):
-        if not any(x in word for x in _ASKING):
-            continue
+        if not any(x in word for x in _ASKING) or "怎" in word:
+            continue  # 怎样/怎么 ask for a manner: the noun before them is who acts
         j = a + 1
         while j < len(tokens) and tokens[j][1] in ("m", "q"):
             j += 1

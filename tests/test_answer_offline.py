@@ -368,3 +368,51 @@ def test_sentences_are_chosen_by_shared_characters_too() -> None:
     )
     draft = _answer_on([text], "乐东县政法干警帮教之后，有多少孩子又回学校念书了？")
     assert draft.found and "50名重返校园" in draft.sentences[0].text
+
+
+def test_answer_types_seen_on_unseen_documents() -> None:
+    """Shares said in words answer 多大比例; a book asked for needs a 《title》; 多深 wants a
+    length; a theme over several reports is judged as a comparison judges a region."""
+    texts = [
+        "县司法局每月检查辖区内三分之一以上的法润民生群，发现问题及时整改。",
+        "司法所负责督促本辖区各村符合条件的人员加入微信群，群成员一般在100人以上。",
+    ]
+    share = _answer_on(texts, "大连的县司法局每月检查辖区内多大比例的法润民生群？")
+    assert share.found and "三分之一以上" in share.sentences[0].text
+    book = [
+        "每到新春县委书记就会给全县领导干部推荐一本书作新年礼物，倡导读书学习。",
+        "县委要求领导干部带头读书，每年撰写读书笔记。",
+    ]
+    nobook = _answer_on(book, "大连县委书记今年给全县领导干部推荐的是哪本书？")
+    assert not nobook.found and "书名或文件名" in nobook.text
+    named = _answer_on(
+        [*book, "今年县委书记给全县领导干部推荐的书是《之江新语》。"],
+        "大连县委书记今年给全县领导干部推荐的是哪本书？",
+    )
+    assert named.found and "《之江新语》" in named.text
+    assert analyze("新打的那眼机井有多深？").units[:1] == ["米"]
+    assert analyze("主题党日多长时间开展一次？").units == []  # 每月 answers it
+
+
+def test_a_theme_over_several_reports_is_judged_like_a_comparison() -> None:
+    """“基层单位怎样推动党建和业务融合？” — no passage holds every word such a question uses;
+    the reports that treat the theme (the `region_weak` cut a comparison uses) are quoted,
+    flagged as possibly only related, rather than a "not found"."""
+    texts = {
+        "a": "医院党支部坚持党建与业务深度融合，开展技能比武，以党建促进医疗服务提升。",
+        "b": "县委组织部推行红色代办，把党建工作融入项目建设，促进业务工作提速。",
+        "c": "村规民约规定，村民应当爱护公共设施，保持环境卫生。",
+    }
+    ps = [
+        passage(make_chunk(t, region="", n=i, doc_id=d, title=d))
+        for i, (d, t) in enumerate(texts.items(), 1)
+    ]
+    for x in ps:
+        x.dense_sim = 0.86
+    stats = ev.GramStats([*texts.values(), "社区开展志愿服务。", "党员教育管理。"])
+    draft = OfflineAnswerer(region_names(), stats=lambda: stats).answer(
+        "基层单位是怎样推动党建工作和业务工作融合、互相促进的？", ps
+    )
+    assert draft.found and "报告中未找到" not in draft.text
+    cited = {ps[c - 1].chunk.doc_id for s in draft.sentences for c in s.citations}
+    assert "a" in cited and "c" not in cited
