@@ -47,7 +47,8 @@ QUESTION_WORDS = frozenset(
     或 对 把 被 将 从 于 等 都 也 又 还 就 方面 情况 做法 经验 举措 措施 办法 方法 工作
     各地 各区 各县 各市 各个 各 地区 地方 有关 相关 哪些地方 哪些地区 比较 对比 异同 分别是
     报告 报告中 文章 篇文章 文中 资料 这篇 那篇 该文 本文 一文 篇 提到 提及 提出 谈到 谈 讲到
-    说到 写到 认为 指出 表示 根据 按照 据 东西 事情 事儿 一些 这些 那些 这个 那个""".split()
+    说到 写到 认为 指出 表示 根据 按照 据 东西 事情 事儿 一些 这些 那些 这个 那个
+    多少钱 啥 要是 如果 假如 的话""".split()
 )
 # "哪个县/哪些城市": the place-type noun after the question word is part of the question.
 _WHICH_PLACE = re.compile(
@@ -102,13 +103,59 @@ def normalize(text: str) -> str:
 
 
 def grams(text: str) -> set[str]:
-    """Character bigrams of every Chinese run, plus Latin words and numbers as they are."""
+    """Character bigrams of every Chinese run, plus Latin words and numbers as they are,
+    and numbers written in Chinese before a unit as digits too (一百岁 gives 100, as
+    100周岁 does): a question and a report write the same figure either way."""
     text = normalize(text)
     out: set[str] = set()
     for run in _CJK_RUN.findall(text):
         out.update(run[i : i + 2] for i in range(len(run) - 1))
     out.update(_ALNUM.findall(text))
+    for m in _CN_NUMBER.finditer(text):
+        value = cn_number(m.group(1))
+        if value is not None and value >= 2:
+            out.add(str(value))
     return out
+
+
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
+_CN_NUMBER = re.compile(
+    r"(?<![零〇一二两三四五六七八九十百千万])([零〇一二两三四五六七八九十百千万]+)"
+    r"(?=[岁周年个月日天名位人户元家次项条倍所座支场期村])"
+)
+
+
+def cn_number(text: str) -> int | None:
+    """一百 -> 100, 三十五 -> 35, 两千 -> 2000, 十二万 -> 120000; None if not a number."""
+    total, section, digit = 0, 0, None
+    for ch in text:
+        if ch in _CN_DIGITS:
+            if digit is not None:
+                return None  # 一二 is not a number
+            digit = _CN_DIGITS[ch]
+        elif ch in _CN_UNITS:
+            section += (1 if digit is None else digit) * _CN_UNITS[ch]
+            digit = None
+        elif ch == "万":
+            total = (total + section + (digit or 0)) * 10000
+            section, digit = 0, None
+        else:
+            return None
+    return total + section + (digit or 0)
 
 
 def chars(text: str) -> set[str]:

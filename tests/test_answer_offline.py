@@ -416,3 +416,12 @@ def test_a_theme_over_several_reports_is_judged_like_a_comparison() -> None:
     assert draft.found and "报告中未找到" not in draft.text
     cited = {ps[c - 1].chunk.doc_id for s in draft.sentences for c in s.citations}
     assert "a" in cited and "c" not in cited
+
+
+def test_figures_written_in_chinese_match_digits() -> None:
+    """A question's 一百岁 is a report's 100周岁: both give the number as a gram."""
+    assert ev.cn_number("一百") == 100 and ev.cn_number("三十五") == 35
+    assert ev.cn_number("两千") == 2000 and ev.cn_number("十二万") == 120000
+    assert ev.cn_number("一二") is None
+    assert "100" in ev.grams("老人活到一百岁") and "100" in ev.grams("100周岁及以上的老人")
+    assert "100" not in ev.grams("一百多位代表")  # no unit after it: not taken as a figure
