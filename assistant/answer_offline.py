@@ -137,6 +137,7 @@ class Terms:
     role: str = ""  # asks for a person by this role (书记, 负责人): the answer is a name
     counted: str = ""  # what a how-many question counts, when it says so after the unit
     specific: bool = False  # asks for one named thing (叫什么, 哪几方面), not a range
+    who: bool = False  # asks who (谁来当, 由谁负责): a person or the post that does it
 
     @property
     def open(self) -> bool:
@@ -183,6 +184,7 @@ def analyze(question: str, region_names: dict[str, str] | None = None) -> Terms:
         regions=regions,
         specific=bool(_SPECIFIC.search(q)) and not _BROAD.search(q),
         role=_role_asked(q),
+        who=bool(re.search(r"谁|\bwho\b", q, re.IGNORECASE)),
         counted=_counted_noun(q[m.end() :], head_only=False)
         if (m := _UNIT_AFTER.search(q))
         else "",
@@ -272,6 +274,8 @@ class SentenceScorer:
             bonus += 0.2 if _DATE.search(norm) else -0.1
         if self.terms.role and _names_person_by_role(norm, self.terms.role):
             bonus += 0.3  # who holds the role: the sentence that names them
+        elif self.terms.who and _WHO_DOES.search(norm):
+            bonus += 0.2  # “由村法律顾问担任”: the sentence that says who does it
         return bonus
 
     def _figure_on_topic(self, text: str) -> bool:
@@ -628,6 +632,7 @@ def unanswered_type(terms: Terms, verdict: ev.Verdict, t: ev.Thresholds, lexical
     return ""
 
 
+_WHO_DOES = re.compile(r"由[^，。；]{1,24}?(?:担任|兼任|负责|承担|牵头)|担任|兼任")
 # "推荐的是哪本书", "依据什么文件", "印发了哪部条例": the answer is a title, which Chinese text
 # sets in 《》.
 _TITLE_ASKED = re.compile(

@@ -425,3 +425,14 @@ def test_figures_written_in_chinese_match_digits() -> None:
     assert ev.cn_number("一二") is None
     assert "100" in ev.grams("老人活到一百岁") and "100" in ev.grams("100周岁及以上的老人")
     assert "100" not in ev.grams("一百多位代表")  # no unit after it: not taken as a figure
+
+
+def test_who_questions_prefer_the_sentence_that_says_who_does_it() -> None:
+    """“群管理员一般是谁来当？” quotes “管理员由村法律顾问担任” (a post, not a name), which
+    shares fewer of its words than a sentence on what the administrator does."""
+    text = (
+        "村里的法润民生微信群，群管理员一般每天查看群内消息，及时回应群众诉求。"
+        "\n\n法润民生群的管理员由村法律顾问担任。"
+    )
+    draft = _answer_on([text], "大连村里那个法润民生微信群，群管理员一般是谁来当？")
+    assert draft.found and any("由村法律顾问担任" in x.text for x in draft.sentences)
