@@ -160,19 +160,21 @@ def test_every_file_of_a_folder_is_accounted_for(fresh_assistant, tmp_path):
 def test_a_case_in_a_compilation_answers_a_question_on_its_place(fresh_assistant, tmp_path):
     """A compilation takes its region from its first case; a question naming the place of
     a later case still finds, quotes and labels that case."""
-    (tmp_path / "上海流动党员.txt").write_text(
+    docs = tmp_path / "docs"  # not tmp_path itself: the test's store lives there too
+    docs.mkdir()
+    (docs / "上海流动党员.txt").write_text(
         "上海市：流动党员有了新家\n\n上海市组织部门推出流动党员报到码，实现党员抵沪一键报到。"
         "全市已有流动党员党组织120个。",
         encoding="utf-8",
     )
-    (tmp_path / "案例汇编.txt").write_text(
+    (docs / "案例汇编.txt").write_text(
         "浙江省嘉兴市桐乡市：三治融合实践样本\n\n桐乡市推行自治、法治、德治融合，"
         "建立百姓议事会240个。\n\n"
         "上海市长宁区：社区云赋能基层治理\n\n长宁区依托社区云平台，6个部门业务整合，"
         "使入户重复走访减少24%，居民诉求办结率达到98%。",
         encoding="utf-8",
     )
-    results = fresh_assistant.ingest_paths([tmp_path])
+    results = fresh_assistant.ingest_paths([docs])
     assert all(r.ok for r in results), [r.line() for r in results]
     ans = fresh_assistant.ask("上海的社区云平台让入户重复走访减少了多少？", offline=True)
     assert ans.found and "24%" in ans.answer[:200], ans.answer
