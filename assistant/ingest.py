@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -106,6 +107,16 @@ def doc_id_for(path: Path) -> str:
     return stem or "doc_" + hashlib.sha256(path.name.encode()).hexdigest()[:12]
 
 
+def _folder_files(folder: Path) -> list[Path]:
+    """Every file under `folder`, sorted; hidden folders (a store's temporary ".bm25-…"
+    while it saves) are not entered, and an entry that vanishes mid-walk is passed over."""
+    out: list[Path] = []
+    for root, dirs, files in os.walk(folder, onerror=lambda _exc: None):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        out.extend(Path(root) / f for f in files)
+    return sorted(out)
+
+
 def collect_sources(
     paths: Iterable[Path], catalog: Path | None = None
 ) -> tuple[list[Source], list[IngestResult]]:
@@ -116,7 +127,7 @@ def collect_sources(
     problems: list[IngestResult] = []
     for path in paths:
         if path.is_dir():
-            for f in sorted(path.rglob("*")):
+            for f in _folder_files(path):
                 if not f.is_file() or any(
                     part.startswith(".") for part in f.relative_to(path).parts
                 ):
