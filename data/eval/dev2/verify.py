@@ -15,26 +15,20 @@ occurs in the gold document and every answer-key group has an alternative inside
 evidence (both compared after NFKC normalisation with all whitespace removed); for
 none/place questions no gold docs, answer keys or evidence; at least MIN_DOCS documents
 and MIN_QUESTIONS questions. Prints one summary line per kind and exits 1 on any problem.
+
+The checks themselves are data/eval/evalcheck.py, shared by every set; this file gives the
+set's minimums and absent-term tables.
 """
 
 from __future__ import annotations
 
-import json
 import sys
-import unicodedata
-from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-QUESTIONS = HERE / "questions.jsonl"
-DOCS = HERE / "docs"
+sys.path.insert(0, str(HERE.parent))
 
-KINDS = ("fact", "para", "cross", "none", "place")
-SPLITS = ("calib", "check")
-KEYS = ("id", "question", "kind", "gold_docs", "answer_keys", "evidence", "split")
-MIN_DOCS = 8
-MIN_QUESTIONS = 40
-REQUIRED_SPLIT = "check"
+from evalcheck import SetCheck  # noqa: E402
 
 # none questions: the detail asked for, which no document gives
 NONE_ABSENT: dict[str, list[str]] = {
@@ -53,144 +47,15 @@ PLACE_ABSENT: dict[str, list[str]] = {
     "l04": ["湖北", "武汉"],
 }
 
-
-def norm(text: str) -> str:
-    """NFKC-normalise and drop every whitespace character."""
-    return "".join(unicodedata.normalize("NFKC", text).split())
-
-
-def load_docs(docs_dir: Path = DOCS) -> dict[str, str]:
-    """Map document id (file stem) to its text."""
-    return {p.stem: p.read_text(encoding="utf-8") for p in sorted(docs_dir.glob("*.txt"))}
-
-
-def load_questions(path: Path = QUESTIONS) -> tuple[list[dict], list[str]]:
-    """Return the question records and the problems met while parsing them."""
-    rows: list[dict] = []
-    problems: list[str] = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            problems.append(f"{path.name}:{lineno}: not valid JSON ({exc})")
-            continue
-        if not isinstance(row, dict):
-            problems.append(f"{path.name}:{lineno}: not a JSON object")
-            continue
-        row["_line"] = lineno
-        rows.append(row)
-    return rows, problems
-
-
-def check_question(row: dict, docs: dict[str, str], normed: dict[str, str]) -> list[str]:
-    """Problems with one question record."""
-    where = f"line {row.get('_line', '?')} id={row.get('id')!r}"
-    problems: list[str] = []
-    keys = set(row) - {"_line"}
-    if keys != set(KEYS):
-        missing = sorted(set(KEYS) - keys)
-        extra = sorted(keys - set(KEYS))
-        problems.append(f"{where}: keys differ (missing {missing}, extra {extra})")
-        return problems
-    kind, split = row["kind"], row["split"]
-    gold, answer_keys, evidence = row["gold_docs"], row["answer_keys"], row["evidence"]
-    if not isinstance(row["question"], str) or not row["question"].strip():
-        problems.append(f"{where}: empty question")
-    if kind not in KINDS:
-        problems.append(f"{where}: kind {kind!r} is not one of {KINDS}")
-    if split not in SPLITS:
-        problems.append(f"{where}: split {split!r} is not one of {SPLITS}")
-    if not isinstance(gold, list) or not all(isinstance(g, str) for g in gold):
-        problems.append(f"{where}: gold_docs must be a list of document ids")
-        return problems
-    if not isinstance(answer_keys, list) or not all(
-        isinstance(group, list) and group and all(isinstance(a, str) and a for a in group)
-        for group in answer_keys
-    ):
-        problems.append(f"{where}: answer_keys must be a list of non-empty lists of strings")
-        return problems
-    if not isinstance(evidence, str):
-        problems.append(f"{where}: evidence must be a string")
-        return problems
-    for g in gold:
-        if g not in docs:
-            problems.append(f"{where}: gold doc {g!r} has no file docs/{g}.txt")
-    if len(set(gold)) != len(gold):
-        problems.append(f"{where}: gold_docs repeats a document")
-    if kind in ("fact", "para"):
-        if len(gold) != 1:
-            problems.append(f"{where}: a {kind} question needs exactly one gold doc")
-        if not answer_keys:
-            problems.append(f"{where}: a {kind} question needs answer keys")
-        ev = norm(evidence)
-        if not ev:
-            problems.append(f"{where}: a {kind} question needs evidence")
-        else:
-            for g in gold:
-                if g in normed and ev not in normed[g]:
-                    problems.append(f"{where}: evidence not found in {g}: {evidence!r}")
-            for group in answer_keys:
-                if not any(norm(a) in ev for a in group):
-                    problems.append(f"{where}: no alternative of answer key {group} in the evidence")
-    elif kind == "cross":
-        if len(gold) < 2:
-            problems.append(f"{where}: a cross question needs at least two gold docs")
-    elif kind in ("none", "place"):
-        if gold or answer_keys or evidence:
-            problems.append(f"{where}: a {kind} question must have no gold docs, answer keys or evidence")
-        table = NONE_ABSENT if kind == "none" else PLACE_ABSENT
-        terms = table.get(row["id"])
-        if not terms:
-            problems.append(f"{where}: a {kind} question needs its absent terms listed in verify.py")
-        for term in terms or []:
-            for doc_id, text in normed.items():
-                if norm(term) in text:
-                    problems.append(f"{where}: {term!r} does occur in {doc_id}")
-    if split != REQUIRED_SPLIT:
-        problems.append(f"{where}: every question of this set must be split {REQUIRED_SPLIT!r}")
-    return problems
-
-
-def check(questions_path: Path = QUESTIONS, docs_dir: Path = DOCS) -> tuple[list[str], list[str]]:
-    """Return (problems, summary lines) for the whole set."""
-    docs = load_docs(docs_dir)
-    normed = {k: norm(v) for k, v in docs.items()}
-    rows, problems = load_questions(questions_path)
-    ids = Counter(r.get("id") for r in rows)
-    for qid, n in ids.items():
-        if n > 1:
-            problems.append(f"id {qid!r} is used {n} times")
-    for row in rows:
-        problems.extend(check_question(row, docs, normed))
-    if len(docs) < MIN_DOCS:
-        problems.append(f"only {len(docs)} documents in {docs_dir} (need {MIN_DOCS})")
-    if len(rows) < MIN_QUESTIONS:
-        problems.append(f"only {len(rows)} questions (need {MIN_QUESTIONS})")
-    summary = []
-    for kind in KINDS:
-        of_kind = [r for r in rows if r.get("kind") == kind]
-        splits = Counter(r.get("split") for r in of_kind)
-        summary.append(
-            f"{kind:5s}: {len(of_kind):3d} questions (calib {splits.get('calib', 0)}, check {splits.get('check', 0)})"
-        )
-    summary.append(f"total: {len(rows)} questions over {len(docs)} documents")
-    return problems, summary
-
-
-def main() -> int:
-    problems, summary = check()
-    for line in summary:
-        print(line)
-    if problems:
-        print(f"{len(problems)} problem(s):", file=sys.stderr)
-        for p in problems:
-            print(f"  - {p}", file=sys.stderr)
-        return 1
-    print("OK")
-    return 0
-
+CHECK = SetCheck(
+    HERE,
+    min_docs=8,
+    min_questions=40,
+    required_split="check",
+    none_absent=NONE_ABSENT,
+    place_absent=PLACE_ABSENT,
+)
+check, load_docs, load_questions = CHECK.check, CHECK.load_docs, CHECK.load_questions
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(CHECK.main())
