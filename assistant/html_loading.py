@@ -90,6 +90,11 @@ _FOOTER_RE = re.compile(
     r"ICP备|ICP证|公网安备|网站标识码|版权|Copyright|©|\(C\)|转载|侵权|主办单位|承办单位|技术支持",
     re.I,
 )
+# A site's contact line: two or more of these labels ("医院地址：… 24小时急救电话：…",
+# "传真：… 联系邮箱：…"); a notice's own 联系人/联系电话 line is not one.
+_CONTACT_RE = re.compile(
+    r"(?:地址|传真|邮箱|邮编|e-?mail|急救电话|服务电话|热线电话)\s*[:：]", re.I
+)
 _PAGER_RE = re.compile(r"^(?:上一篇|下一篇|上一条|下一条|上一页|下一页)\s*[:：]")
 _CHROME_START_RE = re.compile(
     r"^(?:分享|扫一扫|打印本页|关闭窗口|返回顶部|字号\s*[:：]|字体\s*[:：])"
@@ -886,6 +891,8 @@ def is_chrome(paragraph: str) -> bool:
     if _CHROME_START_RE.match(p) and len(p) <= 30:
         return True
     if _FOOTER_RE.search(p) and len(p) <= 150 and not p.endswith(("。", "！", "？")):
+        return True
+    if len(_CONTACT_RE.findall(p)) >= 2 and len(p) <= 150 and not p.endswith(("。", "！", "？")):
         return True
     # Text in private-use code points is an icon font, never prose.
     return bool(p) and all(unicodedata.category(ch) in ("Co", "Zs") for ch in p)
