@@ -24,6 +24,7 @@ from bench.common import bench_settings
 
 EVAL_ROOT = Path(__file__).resolve().parent.parent / "data" / "eval"
 MAX_ANSWERABLE_MISSED = 0.05
+REGION_TARGET = 0.97
 
 
 def _rows(assistant, questions) -> list[dict]:
@@ -185,13 +186,15 @@ def _cross_rows(assistant, questions, t: ev.Thresholds) -> list[dict]:
     return out
 
 
-def fit_region(rows: list[dict], target: float = 0.95) -> float:
+def fit_region(rows: list[dict], target: float = REGION_TARGET) -> float:
     """A threshold that keeps `target` of the gold groups, in the middle of the gap below
     the lowest kept one.
 
     A report wrongly marked 未涉及 costs a brief writer more than a marginal quote they can
-    check, so at most one gold group in twenty may fall below it (keeping every one would
-    let a single gold report with no shared words set the cut near zero). The cut sits
+    check, so at most one gold group in thirty-odd may fall below it (keeping every one
+    would let a single gold report with no shared words set the cut near zero). The target
+    was 0.95: on the blind sets written later (dev3, dev4) it kept 0.93 and 0.53 of the gold
+    reports; at 0.97 (every calib group of 29) 0.93 and 0.76. The cut sits
     halfway down to the next score, gold or not, rather than against the kept group: a
     cut pressed against the calibration scores kept 0.57 of the check split's gold groups."""
     gold = sorted(r["score"] for r in rows if r["gold"])
@@ -219,6 +222,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--write", action="store_true", help="write assistant/calibration.json")
     parser.add_argument("--store", default="/tmp/calibrate-store")
+    parser.add_argument(
+        "--region-only",
+        action="store_true",
+        help="keep the shipped answerability thresholds, fit only region_weak",
+    )
     args = parser.parse_args()
     from assistant.service import Assistant
 
@@ -234,7 +242,9 @@ def main() -> None:
         rows[qset.name] = _rows(assistant, questions)
         sets.append((qset.name, assistant, questions))
     calib = [r for rs in rows.values() for r in rs if r["split"] == "calib"]
-    t = fit(calib)
+    # --region-only: the weak/strong fit needs more unanswerable calib questions than
+    # there are (a refit missed 15-31% of answerable check questions), so it is kept.
+    t = ev.thresholds() if args.region_only else fit(calib)
     for name, assistant, questions in sets:
         cross[name] = _cross_rows(assistant, questions, t)
     cross_calib = [r for rs in cross.values() for r in rs if r["split"] == "calib"]
@@ -244,7 +254,9 @@ def main() -> None:
         "fitted_on": {
             name: sum(1 for r in rs if r["split"] == "calib") for name, rs in rows.items()
         },
-        "rule": f"most unanswerable caught with answerable_not_found <= {MAX_ANSWERABLE_MISSED}",
+        "rule": f"most unanswerable caught with answerable_not_found <= {MAX_ANSWERABLE_MISSED}"
+        + (" (weak/strong kept from the previous fit)" if args.region_only else "")
+        + f"; region_weak keeps {REGION_TARGET} of calib gold reports",
         "calib": _rates(calib, t),
         "check": {
             name: _rates([r for r in rs if r["split"] == "check"], t)
