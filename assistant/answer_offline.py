@@ -26,6 +26,8 @@ from assistant.answers import (
     Draft,
     DraftSentence,
 )
+from assistant.catalog import written_names
+from assistant.chunking import heads_case
 from assistant.evidence import cjk_share as cjk_share_of
 from assistant.gazetteer import finer_places
 from assistant.types import Passage
@@ -460,22 +462,14 @@ class OfflineAnswerer:
         # So may a case of a compilation whose own region is another place, when its text or
         # heading names the region asked about.
         places = finer_places(question, wanted) if wanted and not regions else []
-        heads = (
-            [
-                alias
-                for alias, region in (self.region_names or {}).items()
-                if region in wanted and len(alias) >= 2 and not alias.isascii()
-            ]
-            if wanted and not regions
-            else []
-        )
+        heads = written_names(self.region_names or {}, wanted) if wanted and not regions else []
         pool = [
             (i, p)
             for i, p in enumerate(passages, start=1)
             if not wanted
             or p.chunk.region in wanted
             or any(n in p.chunk.text or n in p.chunk.title for n in places)
-            or _under_heading(p.chunk, heads)
+            or heads_case(p.chunk.section, heads)
         ]
         focus = self.focus(question, passages)
         verdict = ev.assess(focus, [p for _, p in pool], self.thresholds)
@@ -770,16 +764,6 @@ def place_label(chunk) -> str:
         if not inside:
             return place.name
     return chunk.region or chunk.title or "（未标注地区）"
-
-
-def _under_heading(chunk, names: Sequence[str]) -> bool:
-    """The chunk's top section heading opens with one of `names` (a compilation's case)."""
-    if not names or not chunk.section:
-        return False
-    from assistant.chunking import top_heading
-
-    top = top_heading(chunk.section)
-    return any(top.startswith(n) for n in names)
 
 
 def render_picks(picks: Sequence[Pick]) -> str:

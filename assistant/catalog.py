@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,6 +101,13 @@ def romanized(place: str) -> list[str]:
         return []
     word = "".join(lazy_pinyin(short))
     return [word.capitalize(), word]
+
+
+def written_names(names: Mapping[str, str], regions: Iterable[str]) -> list[str]:
+    """The Chinese names (two characters or more) `names` gives for `regions`: how a
+    report's heading or text writes them (pinyin is for questions only)."""
+    wanted = set(regions)
+    return [n for n, r in names.items() if r in wanted and len(n) >= 2 and not n.isascii()]
 
 
 def find_regions(text: str, names: dict[str, str]) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant.cleaning import is_heading
@@ -24,6 +25,15 @@ _HEADING_NUMBER = re.compile(
 def top_heading(section: str) -> str:
     """The first heading of a section path, without its number ("（一）", "3.")."""
     return _HEADING_NUMBER.sub("", (section or "").split(SECTION_SEP)[0].strip())
+
+
+def heads_case(section: str, names: Sequence[str]) -> bool:
+    """The section's top heading opens with one of `names`: a case of a compilation
+    ("上海市长宁区：社区云……"), not a passing mention of the place."""
+    if not names or not section:
+        return False
+    top = top_heading(section)
+    return any(top.startswith(n) for n in names)
 
 
 CAPTION_SECTION = "图片说明"

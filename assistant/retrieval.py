@@ -15,7 +15,8 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from assistant.catalog import Catalog, find_regions
+from assistant.catalog import Catalog, find_regions, written_names
+from assistant.chunking import heads_case
 from assistant.gazetteer import finer_places
 from assistant.keyword import KeywordIndexHolder
 from assistant.store import STATUS_INDEXED, ReportStore
@@ -245,11 +246,7 @@ class HybridRetriever:
                     # the place's own: a county asked about inside a named city, or a case
                     # of a compilation whose own region is elsewhere.
                     places = finer_places(query, named)
-                    aliases = [
-                        alias
-                        for alias, region in state.names.items()
-                        if region in named and len(alias) >= 2 and not alias.isascii()
-                    ]
+                    aliases = written_names(state.names, named)
                     wider = self._search(state, query, depth, None, doc_ids, timings)
                     hits = _merge(
                         hits,
@@ -346,15 +343,8 @@ def _names_place(p: Passage, places: list[str], regions: list[str]) -> bool:
 
 
 def _heads_case(p: Passage, names: list[str], regions: list[str]) -> bool:
-    """A passage of another report under a heading that opens with the place (a case of a
-    compilation: "上海市长宁区：社区云……"); a passing mention in the text is not enough."""
-    from assistant.chunking import top_heading
-
-    c = p.chunk
-    if c.region in regions or not c.section:
-        return False
-    top = top_heading(c.section)
-    return any(top.startswith(n) for n in names)
+    """A passage of another report under a heading that opens with the place."""
+    return p.chunk.region not in regions and heads_case(p.chunk.section, names)
 
 
 def _merge(first: list[Passage], more: list[Passage], k: int) -> list[Passage]:
