@@ -204,6 +204,14 @@ def _settle(driver, timeout: float = 30) -> None:
     time.sleep(1.0)
 
 
+def _click(driver, element) -> None:
+    """Click an element of the chat page after scrolling it to the middle of the window: the chat
+    input is pinned at the bottom, and an element just above it is covered by that container."""
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
+    WebDriverWait(driver, 10).until(lambda d: element.is_displayed())
+    element.click()
+
+
 def test_browser_answers_the_dalian_grid_question_with_its_source(app_url, browser, tmp_path):
     browser.get(app_url)
     answer = _ask(browser, QUESTION)
@@ -216,7 +224,7 @@ def test_browser_answers_the_dalian_grid_question_with_its_source(app_url, brows
     assert "离线摘录模式" in browser.find_element(By.CSS_SELECTOR, "[data-testid='stSidebar']").text
 
     # The cited passage opens with the quoted span highlighted; no traceback anywhere.
-    sources[0].click()
+    _click(browser, sources[0])
     WebDriverWait(browser, 10).until(lambda d: re.search(r"第\d+段", answer.text))
     assert not re.search(r"原文第 ?\d+", answer.text)  # no character offsets
     assert "强基固本筑堡垒" in answer.text
@@ -294,7 +302,7 @@ def test_browser_conversation_survives_a_reload_and_citations_open(app_url, brow
         for b in answer.find_elements(By.CSS_SELECTOR, "[data-testid='stPopover'] button")
         if b.text.startswith("[1]")
     )
-    first.click()
+    _click(browser, first)
     body = WebDriverWait(browser, 10).until(ec.visibility_of_element_located(POPOVER))
     assert "6331" in body.text and "大连市" in body.text and re.search(r"第\d+段", body.text)
     assert body.find_elements(By.CSS_SELECTOR, "strong")  # the quoted words stand out
@@ -403,7 +411,7 @@ def test_browser_downloads_the_answer_as_docx_and_markdown(app_url, browser, dow
         for s in answer.find_elements(By.CSS_SELECTOR, "[data-testid='stExpander'] summary")
         if "复制为简报" in s.text
     )
-    export.click()
+    _click(browser, export)
     for label, suffix, check in (
         ("下载 .docx", ".docx", _check_docx),
         ("下载 .md", ".md", _check_markdown),
@@ -420,7 +428,7 @@ def test_browser_downloads_the_answer_as_docx_and_markdown(app_url, browser, dow
                 False,
             )
         )
-        button.click()
+        _click(browser, button)
         check(_downloaded(downloads, suffix))
     assert "Traceback" not in browser.page_source
 
@@ -543,7 +551,7 @@ def test_readme_screenshots(app_url, browser):
     browser.set_window_size(1400, 1300)
     browser.get(app_url)
     answer = _ask(browser, QUESTION)
-    answer.find_elements(By.CSS_SELECTOR, "[data-testid='stExpander'] summary")[0].click()
+    _click(browser, answer.find_elements(By.CSS_SELECTOR, "[data-testid='stExpander'] summary")[0])
     _settle(browser)
     browser.save_screenshot(str(SCREENSHOTS / "chat.png"))
 
@@ -597,7 +605,7 @@ def test_report_and_model_markup_stays_inert_in_the_browser(browser, tmp_path):
             lambda d: "来源" in d.find_element(By.CSS_SELECTOR, "[data-testid='stMain']").text
         )
         for summary in browser.find_elements(By.CSS_SELECTOR, "[data-testid='stExpander'] summary"):
-            summary.click()
+            _click(browser, summary)
         _settle(browser)
         main = browser.find_element(By.CSS_SELECTOR, "[data-testid='stMain']")
         assert "<script>window.__pwned = 1</script>" in main.text  # shown as text
