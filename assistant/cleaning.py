@@ -39,6 +39,9 @@ CLOSERS = "”’」』)）》】]\"'"
 _CONTINUES = ",，、:：“‘「『(（《【[—-"
 
 HEADING_MAX = 50  # headings in the corpus are at most ~41 characters
+# A line wholly in one pair of brackets under a title: "（1996年1月15日）", "(某某委员会印发)",
+# "（2023年1月5日在某会议上）". It says when, by whom or where, so it is text, not a heading.
+_BRACKETED_NOTE_RE = re.compile(r"^[(（][^()（）]{4,}[)）]$")
 CAPTION_MAX = 50
 TRAILING_CAPTION_MAX = 30
 
@@ -331,7 +334,7 @@ def _unwrap_block(lines: list[str]) -> list[str]:
         wrapped = (
             width >= 15
             and len(prev) >= 0.7 * width
-            and not ends_sentence(prev)
+            and not _complete(prev)
             and not _MARKDOWN_HEADING_RE.match(prev)
             and not _MARKDOWN_HEADING_RE.match(line)
         )
@@ -479,7 +482,7 @@ def is_heading(t: str) -> bool:
     t = t.strip()
     if not t or len(t) > HEADING_MAX or ends_sentence(t):
         return False
-    if any(c in _FINAL_INSIDE for c in t):
+    if any(c in _FINAL_INSIDE for c in t) or _BRACKETED_NOTE_RE.match(t):
         return False
     return t[-1] not in _CONTINUES
 
@@ -505,7 +508,7 @@ def _join_broken(units: list[_Unit]) -> list[_Unit]:
             out.append(cur)
             continue
         parts = [cur.text]
-        while not ends_sentence(parts[-1]) and i < len(units):
+        while not _complete(parts[-1]) and i < len(units):
             nxt = units[i]
             if _introduces_list(parts[-1], nxt.text):
                 break
@@ -519,6 +522,11 @@ def _join_broken(units: list[_Unit]) -> list[_Unit]:
             cur = _Unit(_glue_all(parts), cur.gap_before, units[i - 1].gap_after, "body")
         out.append(cur)
     return out
+
+
+def _complete(text: str) -> bool:
+    """A paragraph that ends a sentence, or a bracketed note line that stands alone."""
+    return ends_sentence(text) or bool(_BRACKETED_NOTE_RE.match(text.strip()))
 
 
 def _introduces_list(text: str, nxt: str) -> bool:

@@ -423,3 +423,20 @@ def test_a_compilation_of_cases_from_many_places_is_about_none_of_them() -> None
         "一、桐乡市乌镇镇：议事会\n\n乌镇镇建立议事会12个。"
     )
     assert infer_meta("one", one_place).region == "桐乡市"
+
+
+def test_a_bracketed_date_line_under_the_title_is_text():
+    """"（1996年1月15日）" or "(某某委员会1993年8月22日印发)" under a title says when and by
+    whom: a paragraph of its own, kept in a chunk, neither a heading nor glued to the next."""
+    from assistant.chunking import chunk_document
+
+    raw = (
+        "关于保护检举人的规定\n(某某委员会1993年8月22日印发)\n第一章 总则\n"
+        "第一条 为了保障检举人的权利，制定本规定。\n第二条 任何单位不得打击报复检举人。\n"
+    )
+    doc = clean_document("d", raw, None)
+    assert doc.text.startswith("(某某委员会1993年8月22日印发)\n\n第一章 总则")
+    assert doc.meta.date == "1993-08-22"
+    chunks = chunk_document(doc)
+    assert any("1993年8月22日印发" in c.text for c in chunks)
+    assert not any("1993年8月22日" in c.section for c in chunks)
