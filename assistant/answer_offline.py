@@ -101,6 +101,7 @@ _ANY_NUMBER = re.compile(r"\d+(?:\.\d+)?|[一二三四五六七八九十百千�
 # Sentence ends: Chinese and ASCII marks, and an English full stop before a space.
 _SENT_SPLIT = re.compile(r"(?:[^。！？!?；;\n.]|\.(?!\s|$))+(?:[。！？!?；;]+|\.(?=\s|$))?")
 _CLAUSE_SPLIT = re.compile(r"[^,，]+[,，]?")
+_CLAUSE_MARK = re.compile(r"[,，:：]")
 _SPACE_IN_CJK = re.compile(
     r"(?<=[\u4e00-\u9fff])[ \t\u3000]+(?=[\u4e00-\u9fff\d])|(?<=[\d%])[ \t\u3000]+(?=[\u4e00-\u9fff])"
 )
@@ -301,8 +302,11 @@ class SentenceScorer:
 
     def __call__(self, text: str, passage_score: float) -> float:
         score = 0.6 * self.lexical(text) + 0.4 * passage_score + self.type_bonus(text)
-        if len(_HEADING_MARK.sub("", _norm(text))) < SHORT_SENTENCE:
-            score -= 0.15  # headings such as “三是阵地建设高效。” say little on their own
+        core = _HEADING_MARK.sub("", _norm(text))
+        if len(core) < SHORT_SENTENCE and not _CLAUSE_MARK.search(core.rstrip("。；;！!？?")):
+            # Headings such as “三是阵地建设高效。” say little on their own; a short sentence
+            # of two clauses (“内容反动的，可交公安部门处理。”) says what is done when.
+            score -= 0.15
         return score
 
 
@@ -376,6 +380,47 @@ def _same_report_first(
     strong = {e.passage.chunk.chunk_id for e in evidence if e.score >= t.strong}
     doc = picks[0].passage.chunk.doc_id
     return [k for k in picks if k.passage.chunk.doc_id == doc or k.passage.chunk.chunk_id in strong]
+
+
+def _every_part(
+    picks: list[Pick],
+    scorer: SentenceScorer,
+    evidence: Sequence[ev.Evidence],
+    numbering: Sequence[int],
+) -> list[Pick]:
+    """A question that asks for a date and a figure ("哪天召开的？共有多少人参加？") is answered
+    by both: when no quoted sentence holds one of them, the best sentence of the same report
+    that does joins right after the first (a report says them in different sentences, and
+    each is scored down for lacking the other)."""
+    if not picks:
+        return picks
+    unit = scorer.unit_re
+    kinds = [k for k in (_DATE if scorer.terms.when else None, unit) if k is not None]
+    if len(kinds) < 2:
+        return picks
+    doc = picks[0].passage.chunk.doc_id
+    added: list[Pick] = []
+    for kind in kinds:
+        if any(kind.search(_norm(k.text)) for k in picks + added):
+            continue
+        best: Pick | None = None
+        for n, e in zip(numbering, evidence, strict=True):
+            p = e.passage
+            if p.chunk.doc_id != doc:
+                continue
+            for order, sentence in enumerate(sentences_of(p.chunk.text)):
+                norm = _norm(sentence)
+                if not kind.search(norm) or _INSTRUCTION.search(sentence):
+                    continue
+                if any(_norm(k.text) == norm for k in picks + added):
+                    continue
+                score = scorer(sentence, e.score)
+                if best is None or score > best.score:
+                    best = Pick(n=n, passage=p, text=sentence, score=score, order=order)
+        if best is not None:
+            best.text = _trim(best.text, lambda run: scorer(run, 0.0), MAX_SENTENCE_CHARS)
+            added.append(best)
+    return picks[:1] + added + picks[1:]
 
 
 def quote(text: str) -> str:
@@ -524,6 +569,7 @@ class OfflineAnswerer:
             limit = 3 if terms.quantity else self.max_sentences
             picks = pick_sentences(scorer, verdict.evidence, limit=limit, numbering=numbering)
             picks = _same_report_first(picks, verdict.evidence, t)
+            picks = _every_part(picks, scorer, verdict.evidence, numbering)
         if not picks:
             return _emit(not_found_draft(wanted, verdict.level), on_token)
         body = render_picks(picks)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -101,6 +103,50 @@ def romanized(place: str) -> list[str]:
         return []
     word = "".join(lazy_pinyin(short))
     return [word.capitalize(), word]
+
+
+# A title shorter than this names a kind of document (《条例》, 《决定》), not one report.
+TITLE_NAME_MIN = 6
+_QUOTED_TITLE_RE = re.compile(r"《([^《》]{2,120})》")
+
+
+def _squashed(text: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+def titled_documents(query: str, docs: Iterable[Any]) -> list[str]:
+    """Reports the query names by title: a title in 《》 that is (or is most of) a report's
+    title, or a report's whole title written out in the query."""
+    text = _squashed(query)
+    quoted = [_squashed(q) for q in _QUOTED_TITLE_RE.findall(text)]
+    found: list[str] = []
+    for d in docs:
+        title = _squashed(d.title)
+        if len(title) < TITLE_NAME_MIN:
+            continue
+        if title in text or any(
+            len(q) >= TITLE_NAME_MIN and (q in title and 2 * len(q) > len(title)) for q in quoted
+        ):
+            found.append(d.doc_id)
+    return found
+
+
+def without_titles(query: str, docs: Iterable[Any], doc_ids: list[str]) -> str:
+    """The query with the named reports' titles (and their 《》) taken out; the query itself
+    when little else is left."""
+    text = unicodedata.normalize("NFKC", query)
+    for d in docs:
+        if d.doc_id not in doc_ids:
+            continue
+        title = unicodedata.normalize("NFKC", d.title).strip()
+        for m in list(_QUOTED_TITLE_RE.finditer(text)):
+            inner = _squashed(m.group(1))
+            if len(inner) >= TITLE_NAME_MIN and inner in _squashed(title):
+                text = text.replace(m.group(0), " ")
+        if title:
+            text = text.replace(title, " ")
+    rest = text.strip(" ，,。？?！!")
+    return rest if len(rest) >= 2 else query
 
 
 def written_names(names: Mapping[str, str], regions: Iterable[str]) -> list[str]:

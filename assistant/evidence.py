@@ -248,6 +248,7 @@ class Focus:
     content: str
     weights: dict[str, float]
     char_weights: dict[str, float] = field(default_factory=dict)
+    question: str = ""  # as asked, for the report titles it names
 
     @property
     def total(self) -> float:
@@ -376,8 +377,9 @@ def focus(question: str, stats: GramStats, drop: Iterable[str] = ()) -> Focus:
     """
     from assistant.wordseg import default_segmenter
 
+    seg = default_segmenter()
     content = content_of(question, drop)
-    words = default_segmenter().words(content)
+    words = seg.words(content)
     gs = grams(_SPLIT.join(words))
     # English words say nothing against Chinese passages; keep numbers and Latin acronyms
     # only when the question is mostly Chinese.
@@ -388,11 +390,36 @@ def focus(question: str, stats: GramStats, drop: Iterable[str] = ()) -> Focus:
     cs = set()
     if any(_CJK_RUN.match(g) for g in gs):
         cs = {c for w in words if len(w.strip()) >= 2 for c in chars(w)}
+    weights = {g: stats.weight(g) for g in gs}
+    # A pair the library never uses can match no passage: its weight only lowers every
+    # passage's coverage alike. Its word says whether that is telling (a term the reports
+    # lack: 中德, 总投资) or how the question happens to be put (有人, 一位, 点头, 因此):
+    # the latter are common in general Chinese, so they weigh less.
+    for w in words:
+        factor = general_factor(seg.general_rarity(w.strip())) if len(w.strip()) >= 2 else 1.0
+        if factor < 1.0:
+            for g in grams(w):
+                if g in weights and stats.df.get(g, 0) == 0:
+                    weights[g] *= factor
     return Focus(
         content=content,
-        weights={g: stats.weight(g) for g in gs},
+        weights=weights,
         char_weights={c: stats.weight(c) for c in cs},
+        question=question,
     )
+
+
+# General-language rarity (see Segmenter.general_rarity) below which an unused pair weighs
+# GENERAL_FLOOR of its weight, above which all of it, linearly between. None disables.
+GENERAL_RARITY: tuple[float, float] | None = (8.0, 12.0)
+GENERAL_FLOOR = 0.25
+
+
+def general_factor(rarity: float) -> float:
+    if GENERAL_RARITY is None:
+        return 1.0
+    lo, hi = GENERAL_RARITY
+    return min(1.0, max(GENERAL_FLOOR, (rarity - lo) / (hi - lo)))
 
 
 def coverage(f: Focus, text: str) -> float:
@@ -442,13 +469,22 @@ class Verdict:
 def score_passages(
     f: Focus, passages: Sequence[Passage], t: Thresholds | None = None
 ) -> list[Evidence]:
+    from assistant.catalog import titled_documents
+
     t = t or thresholds()
+    # A report the question names by its title ("《某某条例》是哪天印发的？") has that title
+    # around every passage and sentence of it: the title's words are matched there.
+    docs = {p.chunk.doc_id: p.chunk for p in passages}
+    named = set(titled_documents(f.question, docs.values())) if f.question else set()
     out: list[Evidence] = []
     for p in passages:
-        whole = p.chunk.text + " " + p.chunk.section
+        title = p.chunk.title + " " if p.chunk.doc_id in named else ""
+        whole = title + p.chunk.text + " " + p.chunk.section
         lex = coverage(f, whole)
         soft = char_coverage(f, whole)
-        sent = max((coverage(f, x) for x in _SENTENCE.findall(p.chunk.text)), default=0.0)
+        sent = max(
+            (coverage(f, title + x) for x in _SENTENCE.findall(p.chunk.text)), default=0.0
+        )
         # A passage only BM25 found is a lexical match: its dense term is neutral.
         dense = p.dense_sim if p.dense_sim is not None else t.dense_center
         if f.lexical:

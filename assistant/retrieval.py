@@ -15,7 +15,13 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from assistant.catalog import Catalog, find_regions, written_names
+from assistant.catalog import (
+    Catalog,
+    find_regions,
+    titled_documents,
+    without_titles,
+    written_names,
+)
 from assistant.chunking import heads_case
 from assistant.gazetteer import finer_places
 from assistant.keyword import KeywordIndexHolder
@@ -229,8 +235,9 @@ class HybridRetriever:
         auto_region: bool = True,
         timings: dict[str, float] | None = None,
     ) -> list[Passage]:
-        """Top-k passages. Without an explicit region filter, regions named in the query
-        become the filter (falling back to all regions when that finds nothing).
+        """Top-k passages. Without an explicit document filter, reports the query names by
+        their title are the filter; without an explicit region filter, regions named in the
+        query become the filter (each falling back to all reports when it finds nothing).
 
         `timings`, when given, receives the stage times of this call (added up over the
         searches it makes); the retriever itself keeps no per-call state."""
@@ -238,7 +245,13 @@ class HybridRetriever:
             state = self._current()
             depth = max(k, RERANK_DEPTH)
             hits: list[Passage] = []
-            if not regions and auto_region:
+            titled = [] if doc_ids else titled_documents(query, state.docs)
+            if titled:
+                # Inside the named reports their title tells nothing apart: search with
+                # what the question asks of them.
+                query = without_titles(query, state.docs, titled)
+                hits = self._search(state, query, depth, regions or None, titled, timings)
+            if not hits and not regions and auto_region:
                 named = find_regions(query, dict(state.names))
                 if named:
                     hits = self._search(state, query, depth, named, doc_ids, timings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 from collections.abc import Iterable
@@ -67,6 +68,15 @@ class Segmenter:
         with self._lock:
             raw = self._tok.lcut_for_search(text)
         return [t.lower() for t in raw if t.strip() and not _PUNCT.match(t)]
+
+    def general_rarity(self, word: str) -> float:
+        """How rare `word` is in general Chinese: -log of its share in jieba's dictionary
+        counts (a large general corpus, not ours). Words we added (domain terms, quoted
+        coinages, place names) and words the dictionary lacks count as unseen."""
+        with self._lock:
+            self._tok.check_initialized()
+            freq = 0 if word in self._added else self._tok.FREQ.get(word, 0)
+            return math.log(self._tok.total / (freq + 1))
 
     def words(self, text: str) -> list[str]:
         """Plain jieba words, in order, nothing dropped."""

@@ -436,3 +436,73 @@ def test_who_questions_prefer_the_sentence_that_says_who_does_it() -> None:
     )
     draft = _answer_on([text], "大连村里那个法润民生微信群，群管理员一般是谁来当？")
     assert draft.found and any("由村法律顾问担任" in x.text for x in draft.sentences)
+
+
+def test_a_report_named_by_title_answers_from_its_header_line(offline) -> None:
+    """"《某规定》是哪天印发的？": the report's title is around every passage of it, so the
+    bracketed date line under the title answers, and another report's date does not."""
+    named = make_chunk(
+        "（2019年3月5日某某委员会印发）",
+        region="全国",
+        doc_id="rule",
+        title="关于进一步规范村务公开工作的规定",
+        section="",
+        n=1,
+    )
+    other = make_chunk(
+        "（2021年6月1日）第一条为了保障群众的知情权，制定本办法。",
+        region="全国",
+        doc_id="other",
+        title="社区议事协商办法",
+        section="",
+        n=2,
+    )
+    passages = [passage(other), passage(named)]
+    draft = offline.answer("《关于进一步规范村务公开工作的规定》是哪一天印发的？", passages)
+    assert draft.found
+    first = draft.text.split("\n\n")[1]
+    assert "2019年3月5日" in first and "[2]" in first
+
+
+def test_a_question_for_a_date_and_a_figure_quotes_both(offline) -> None:
+    """"哪天召开的？共有多少人参加？": the report says the date and the head count in different
+    sentences of one passage; the answer quotes both, the date first."""
+    chunk = make_chunk(
+        "5月22日，某林业局组织召开作风建设交流总结会议。会议传达学习了上级会议精神，"
+        "各支部代表作了交流发言。局班子成员、基层单位负责人共计50余人参加会议。",
+        region="全国",
+        doc_id="news",
+        title="某林业局新闻",
+        n=1,
+    )
+    other = make_chunk(
+        "3月6日，某保护区管理局召开作风建设专题研讨会，全体干部职工参加会议。",
+        region="全国",
+        doc_id="news2",
+        title="某保护区新闻",
+        n=2,
+    )
+    draft = offline.answer(
+        "某林业局作风建设交流总结会议是哪天召开的？共有多少人参加？",
+        [passage(chunk), passage(other)],
+    )
+    assert draft.found
+    lines = [ln for ln in draft.text.split("\n") if ln.startswith("- ")]
+    assert "5月22日" in lines[0] and "50余人" in lines[1], lines
+
+
+def test_a_short_sentence_of_two_clauses_is_not_scored_as_a_heading(offline) -> None:
+    """"内容反动的，可交公安部门处理。" is short but says what is done when: it is the answer,
+    not a heading to pass over."""
+    chunk = make_chunk(
+        "第二十条 对检举、申诉中的重要情况和问题，可采取适当的书面形式，及时向有关领导机关和"
+        "有关部门反映。\n\n第二十四条 对匿名的检举材料，要具体分析，慎重处理；"
+        "没有具体事实的，可不予置理；内容反动的，可交公安部门处理。",
+        region="全国",
+        doc_id="rule",
+        title="某某工作条例",
+        n=1,
+    )
+    draft = offline.answer("匿名检举材料如果内容反动，应当交给哪个部门处理？", [passage(chunk)])
+    first = next(ln for ln in draft.text.split("\n") if ln.startswith("- "))
+    assert "公安部门" in first, draft.text

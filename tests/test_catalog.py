@@ -99,3 +99,26 @@ def test_romanized_place_names():
     assert romanized("咸阳市") == ["Xianyang", "xianyang"]
     assert romanized("石景山区") == ["Shijingshan", "shijingshan"]
     assert romanized("") == [] and romanized("X区") == []
+
+
+def test_reports_named_by_title():
+    """A title in 《》 that is (most of) a report's title, or its whole title written out,
+    names that report; a generic 《条例》 or another document's title names none."""
+    from types import SimpleNamespace
+
+    from assistant.catalog import titled_documents, without_titles
+
+    docs = [
+        SimpleNamespace(doc_id="a", title="中国共产党纪律检查机关控告申诉工作条例"),
+        SimpleNamespace(doc_id="b", title="关于保护检举、控告人的规定"),
+        SimpleNamespace(doc_id="c", title="工作总结"),  # too short to name one report
+    ]
+    q = "《中国共产党纪律检查机关控告申诉工作条例》是在哪一天印发的？"
+    assert titled_documents(q, docs) == ["a"]
+    assert without_titles(q, docs, ["a"]) == "是在哪一天印发的"
+    assert titled_documents("关于保护检举、控告人的规定是哪天发布的？", docs) == ["b"]
+    assert titled_documents("《条例》对申诉有什么要求？", docs) == []
+    assert titled_documents("根据《中国共产党党员权利保障条例》制定的规定有哪些？", docs) == []
+    assert titled_documents("工作总结里提到了什么？", docs) == []
+    # Nothing left but the title: the query itself.
+    assert without_titles("《关于保护检举、控告人的规定》", docs, ["b"]) == "《关于保护检举、控告人的规定》"

@@ -298,3 +298,16 @@ def test_cli_eval_json(indexed_assistant):
         timeout=120,
     )
     assert bad.returncode == 2 and "无法读取评测问题文件" in bad.stderr
+
+
+@pytest.mark.unit
+def test_a_pair_the_library_never_uses_weighs_by_its_general_rarity():
+    """Unused pairs from words common in general Chinese (有人, 一位) weigh less than those of
+    a term the reports lack (立案); pairs the library uses keep their library weight."""
+    from assistant import evidence as ev
+
+    stats = ev.GramStats(["村党组织书记带领群众发展产业。", "社区党委开展志愿服务活动。"] * 5)
+    f = ev.focus("有人说村党组织书记立案了吗？", stats)
+    assert f.weights["有人"] < f.weights["立案"]
+    assert f.weights["书记"] == stats.weight("书记")
+    assert f.weights["立案"] == stats.weight("立案")

@@ -31,3 +31,13 @@ def test_keywords_drop_question_words(seg):
 def test_tokenize_drops_punctuation_and_lowercases(seg):
     toks = seg.tokenize("ABC，党建！")
     assert "abc" in toks and "，" not in toks and "！" not in toks
+
+
+def test_general_rarity_reads_the_general_dictionary_not_our_additions():
+    """Common words of general Chinese (有人, 因此) are less rare than terms (立案); words we
+    add (domain terms, place names) and unknown words count as unseen."""
+    from assistant.wordseg import Segmenter
+
+    seg = Segmenter(extra_words=["某某新区"])
+    assert seg.general_rarity("因此") < seg.general_rarity("立案") < seg.general_rarity("某某新区")
+    assert seg.general_rarity("某某新区") == seg.general_rarity("没见过的词语组合")
