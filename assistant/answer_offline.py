@@ -89,6 +89,8 @@ _SHARE_WORDS = (
     r"|[一二三四五六七八九十]成|过半|半数|全部|全覆盖"
 )
 # Units said either way: a question's 多少人 is answered by "1300余名", 多少个 by "57家".
+# Units that count people or households, whose 次 form counts visits instead.
+_HEADS = frozenset({"人", "名", "位", "户", "家"})
 _SAME_UNIT = {
     "个": ("家",),
     "人": ("名", "人次"),
@@ -150,7 +152,13 @@ class Terms:
     def unit_pattern(self) -> re.Pattern[str] | None:
         if not self.units:
             return None
-        units = "|".join(re.escape(u) for u in sorted(self.units, key=len, reverse=True))
+        # 人 is not 人次 (visits), 户 not 户次: a count of people or households is not
+        # answered by a count of visits, unless the question asks for that unit too. (场次
+        # and 场, 批次 and 批 count the same things.)
+        units = "|".join(
+            re.escape(u) + ("(?!次)" if u in _HEADS and u + "次" not in self.units else "")
+            for u in sorted(self.units, key=len, reverse=True)
+        )
         pattern = _NUM_UNIT.format(units=units)
         if "%" in self.units:
             pattern += "|" + _SHARE_WORDS  # 三分之一以上, 七成, 过半 answer 多大比例 too

@@ -482,9 +482,7 @@ def score_passages(
         whole = title + p.chunk.text + " " + p.chunk.section
         lex = coverage(f, whole)
         soft = char_coverage(f, whole)
-        sent = max(
-            (coverage(f, title + x) for x in _SENTENCE.findall(p.chunk.text)), default=0.0
-        )
+        sent = max((coverage(f, title + x) for x in _SENTENCE.findall(p.chunk.text)), default=0.0)
         # A passage only BM25 found is a lexical match: its dense term is neutral.
         dense = p.dense_sim if p.dense_sim is not None else t.dense_center
         if f.lexical:

@@ -439,7 +439,7 @@ def test_who_questions_prefer_the_sentence_that_says_who_does_it() -> None:
 
 
 def test_a_report_named_by_title_answers_from_its_header_line(offline) -> None:
-    """"《某规定》是哪天印发的？": the report's title is around every passage of it, so the
+    """ "《某规定》是哪天印发的？": the report's title is around every passage of it, so the
     bracketed date line under the title answers, and another report's date does not."""
     named = make_chunk(
         "（2019年3月5日某某委员会印发）",
@@ -465,7 +465,7 @@ def test_a_report_named_by_title_answers_from_its_header_line(offline) -> None:
 
 
 def test_a_question_for_a_date_and_a_figure_quotes_both(offline) -> None:
-    """"哪天召开的？共有多少人参加？": the report says the date and the head count in different
+    """ "哪天召开的？共有多少人参加？": the report says the date and the head count in different
     sentences of one passage; the answer quotes both, the date first."""
     chunk = make_chunk(
         "5月22日，某林业局组织召开作风建设交流总结会议。会议传达学习了上级会议精神，"
@@ -492,7 +492,7 @@ def test_a_question_for_a_date_and_a_figure_quotes_both(offline) -> None:
 
 
 def test_a_short_sentence_of_two_clauses_is_not_scored_as_a_heading(offline) -> None:
-    """"内容反动的，可交公安部门处理。" is short but says what is done when: it is the answer,
+    """ "内容反动的，可交公安部门处理。" is short but says what is done when: it is the answer,
     not a heading to pass over."""
     chunk = make_chunk(
         "第二十条 对检举、申诉中的重要情况和问题，可采取适当的书面形式，及时向有关领导机关和"
@@ -506,3 +506,13 @@ def test_a_short_sentence_of_two_clauses_is_not_scored_as_a_heading(offline) -> 
     draft = offline.answer("匿名检举材料如果内容反动，应当交给哪个部门处理？", [passage(chunk)])
     first = next(ln for ln in draft.text.split("\n") if ln.startswith("- "))
     assert "公安部门" in first, draft.text
+
+
+def test_a_count_of_people_is_not_a_count_of_visits() -> None:
+    """多少名 asks for people: 1300余人次 (visits) does not answer it, 1300余名 does."""
+    pattern = analyze("服务队一共有多少名队员？").unit_pattern()
+    assert pattern is not None
+    assert not pattern.search("慰问群众1300余人次")
+    assert pattern.search("共有队员1300余名") and pattern.search("队员1300余人")
+    assert analyze("一共慰问了多少人次？").unit_pattern().search("慰问群众1300余人次")
+    assert analyze("一共开过多少场会？").unit_pattern().search("共召开107场次")

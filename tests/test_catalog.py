@@ -121,4 +121,7 @@ def test_reports_named_by_title():
     assert titled_documents("根据《中国共产党党员权利保障条例》制定的规定有哪些？", docs) == []
     assert titled_documents("工作总结里提到了什么？", docs) == []
     # Nothing left but the title: the query itself.
-    assert without_titles("《关于保护检举、控告人的规定》", docs, ["b"]) == "《关于保护检举、控告人的规定》"
+    assert (
+        without_titles("《关于保护检举、控告人的规定》", docs, ["b"])
+        == "《关于保护检举、控告人的规定》"
+    )

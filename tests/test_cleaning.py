@@ -426,7 +426,7 @@ def test_a_compilation_of_cases_from_many_places_is_about_none_of_them() -> None
 
 
 def test_a_bracketed_date_line_under_the_title_is_text():
-    """"（1996年1月15日）" or "(某某委员会1993年8月22日印发)" under a title says when and by
+    """ "（1996年1月15日）" or "(某某委员会1993年8月22日印发)" under a title says when and by
     whom: a paragraph of its own, kept in a chunk, neither a heading nor glued to the next."""
     from assistant.chunking import chunk_document
 
