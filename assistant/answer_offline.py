@@ -45,11 +45,11 @@ CROSSLINGUAL_NOTE = (
 
 # "哪几个程序" asks which ones, not how many: 几 after 哪 is not a quantity.
 _UNIT_AFTER = re.compile(
-    r"(?:多少|(?<!哪)几)\s*(平方米|平方公里|公里|千米|人次|万元|亿元|余人|小时|分钟|周岁|"
+    r"(?:多少|(?<![哪那这])几)\s*(平方米|平方公里|公里|千米|人次|万元|亿元|余人|小时|分钟|周岁|"
     r"[个名位家次项人户元条件所座支场期村套册张岁年天亩吨批类处间级星米台辆])"
 )
 _QUANTITY = re.compile(
-    r"多少|(?<!哪)几[个名位家次项人户条件所座支场期村套批类处年天]|(?<!哪)几次|多大|多高|多长|多久|"
+    r"多少|(?<![哪那这])几[个名位家次项人户条件所座支场期村套批类处年天]|(?<![哪那这])几次|多大|多高|多长|多久|"
     r"多深|多宽|多远|多重|比例|占比|"
     r"比率|百分之|数量|人数|面积|金额|规模|how many|how much|what share|percentage",
     re.IGNORECASE,
@@ -103,7 +103,6 @@ _ANY_NUMBER = re.compile(r"\d+(?:\.\d+)?|[一二三四五六七八九十百千�
 # Sentence ends: Chinese and ASCII marks, and an English full stop before a space.
 _SENT_SPLIT = re.compile(r"(?:[^。！？!?；;\n.]|\.(?!\s|$))+(?:[。！？!?；;]+|\.(?=\s|$))?")
 _CLAUSE_SPLIT = re.compile(r"[^,，]+[,，]?")
-_CLAUSE_MARK = re.compile(r"[,，:：]")
 _SPACE_IN_CJK = re.compile(
     r"(?<=[\u4e00-\u9fff])[ \t\u3000]+(?=[\u4e00-\u9fff\d])|(?<=[\d%])[ \t\u3000]+(?=[\u4e00-\u9fff])"
 )
@@ -143,6 +142,8 @@ class Terms:
     counted: str = ""  # what a how-many question counts, when it says so after the unit
     specific: bool = False  # asks for one named thing (叫什么, 哪几方面), not a range
     who: bool = False  # asks who (谁来当, 由谁负责): a person or the post that does it
+    measure: str = ""  # the words naming what a figure question measures (see measured_phrase)
+    measure_counted: bool = False  # those words follow 多少 (the thing counted), not precede it
 
     @property
     def open(self) -> bool:
@@ -187,6 +188,7 @@ def analyze(question: str, region_names: dict[str, str] | None = None) -> Terms:
         units += ["万元", "亿元", "元"]
     for unit in list(units):
         units += [u for u in _SAME_UNIT.get(unit, ()) if u not in units]
+    measure, counted = measured_phrase(q)
     return Terms(
         question=question,
         quantity=bool(_QUANTITY.search(q)) or bool(units),
@@ -199,7 +201,44 @@ def analyze(question: str, region_names: dict[str, str] | None = None) -> Terms:
         counted=_counted_noun(q[m.end() :], head_only=False)
         if (m := _UNIT_AFTER.search(q))
         else "",
+        measure=measure,
+        measure_counted=counted,
     )
+
+
+# Grammar around a figure question's noun, not vocabulary: verbs of amount and position
+# words that stand between the noun and 多少 ("收入|达到|多少", "考核|中|占|多少分").
+_AMOUNT_GRAMMAR = frozenset(
+    "是 有 为 达 达到 占 约 大约 一共 总共 共计 合计 累计 共 总计 的 中 里 上 内 了 能 可 "
+    "要 会 拿到 得到 获得 给 需要 应 应该 应当 该 多 按 在 还".split()
+)
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
+
+
+MEASURE_REACH = 10  # characters next to 多少 read as naming what is measured
+
+
+def measured_phrase(question: str) -> tuple[str, bool]:
+    """What a figure question asks the amount of: the words after its unit, up to
+    MEASURE_REACH characters ("多少名|队员", "多少位|退下来的老党员", "多少|奖金"), or when
+    nothing follows, as many before 多少/几 once the verbs of amount are dropped ("…项目总
+    投资|是多少", "诉求量比上年同期少|了多少件"). "" when the question asks no figure with
+    多少/几 or names nothing next to it (English; "面积", "比例" are their own noun)."""
+    q = unicodedata.normalize("NFKC", question)
+    m = _UNIT_AFTER.search(q) or _QUANTITY.search(q)
+    if m is None or not m.group(0).startswith(("多少", "几")):
+        return "", False
+    after = _CJK_RUN.match(q[m.end() :])
+    if after and len(after.group(0)) >= 2:
+        return after.group(0)[:MEASURE_REACH], True
+    from assistant.wordseg import default_segmenter
+
+    runs = _CJK_RUN.findall(q[: m.start()])
+    words = default_segmenter().words(runs[-1]) if runs else []
+    while words and words[-1] in _AMOUNT_GRAMMAR:
+        words.pop()
+    before = "".join(words)[-MEASURE_REACH:]
+    return (before if len(before) >= 2 else ""), False
 
 
 # ---- sentences ---------------------------------------------------------------------------
@@ -311,7 +350,7 @@ class SentenceScorer:
     def __call__(self, text: str, passage_score: float) -> float:
         score = 0.6 * self.lexical(text) + 0.4 * passage_score + self.type_bonus(text)
         core = _HEADING_MARK.sub("", _norm(text))
-        if len(core) < SHORT_SENTENCE and not _CLAUSE_MARK.search(core.rstrip("。；;！!？?")):
+        if len(core) < SHORT_SENTENCE and not _CLAUSE_BREAK.search(core.rstrip("。；;！!？?")):
             # Headings such as “三是阵地建设高效。” say little on their own; a short sentence
             # of two clauses (“内容反动的，可交公安部门处理。”) says what is done when.
             score -= 0.15
@@ -671,6 +710,10 @@ def unanswered_type(terms: Terms, verdict: ev.Verdict, t: ev.Thresholds, lexical
     unit = terms.unit_pattern()
     if unit is not None and not any(unit.search(x) for x in texts):
         return "数字"
+    if terms.measure and not any(
+        states_measure(x, terms.measure, unit, counted=terms.measure_counted) for x in texts
+    ):
+        return "数字"
     if terms.when and not any(_DATE.search(x) for x in texts):
         return "时间"
     if terms.role and not any(_names_person_by_role(x, terms.role) for x in texts):
@@ -678,6 +721,43 @@ def unanswered_type(terms: Terms, verdict: ev.Verdict, t: ev.Thresholds, lexical
     if _TITLE_ASKED.search(_norm(terms.question)) and not any("《" in x for x in texts):
         return "书名或文件名"
     return ""
+
+
+# A figure that is an amount: not a year, month, day or ordinal ("2020年", "第3", "5月").
+_AMOUNT = re.compile(
+    r"(?<![第\d.])\d+(?:\.\d+)?(?![\d.])(?!\s*(?:年(?!度)|月|日|号|时|届|次会议))"
+    r"|[零〇一二两三四五六七八九十百千万亿]+(?:余|多)?[个项条名家户人位支批类所座元件场期处]"
+)
+_CLAUSE = re.compile(r"[^，,。；;！!？?\n]+")
+
+
+def states_measure(
+    text: str, measure: str, unit: re.Pattern[str] | None = None, *, counted: bool = False
+) -> bool:
+    """Whether some clause of `text` gives an amount (in the asked unit, when there is one)
+    beside a character pair of the words that name what is measured ("项目总投资" /
+    "项目投资3亿元", "队员" / "队员1500名"). A figure question whose measured thing stands by
+    no figure of any passage ("中德合作项目总投资是多少" over "推进中德合作项目，打造…") is
+    not answered by the other figures on its theme.
+
+    The thing a question counts after 多少 and its unit (`counted`: "多少个|走丢的人") may be counted
+    in other words sharing two of its characters, as `_counts_asked` allows: with the
+    figure's sentence when the figure is in the asked unit ("多少孩子又回学校念书": "…完成
+    学业，…50名重返校园"), with its own clause when it is in another ("多少个|走丢的人":
+    "找回走失人员21名"; not "共走访群众15924户" for 多少名队员)."""
+    parts = {measure[i : i + 2] for i in range(len(measure) - 1)}
+    chars = set(measure) - {"的"}
+    need = min(2, len(chars))
+    figure = unit or _AMOUNT
+    for sentence in sentences_of(text):
+        shares = counted and len(chars & set(sentence)) >= need
+        for clause in _CLAUSE.findall(sentence):
+            named = any(p in clause for p in parts)
+            if figure.search(clause) and (named or shares):
+                return True
+            if counted and _AMOUNT.search(clause) and (named or len(chars & set(clause)) >= need):
+                return True
+    return False
 
 
 _WHO_DOES = re.compile(r"由[^，。；]{1,24}?(?:担任|兼任|负责|承担|牵头)|担任|兼任")
@@ -756,7 +836,7 @@ def _names_person_by_role(text: str, role: str, reach: int = 4) -> bool:
         names.append((run[0], run[1]))
 
     def same_clause(a: int, b: int) -> bool:
-        return not _CLAUSE_MARK.search(text[min(a, b) : max(a, b)])
+        return not _CLAUSE_BREAK.search(text[min(a, b) : max(a, b)])
 
     return any(
         (n0 - r1 <= reach and r0 - n1 <= reach) or same_clause(n0, r0)
@@ -765,7 +845,8 @@ def _names_person_by_role(text: str, role: str, reach: int = 4) -> bool:
     )
 
 
-_CLAUSE_MARK = re.compile(r"[，。；！？：“”‘’（）()、,;:!?\n]")
+# Marks that end a clause or set off a phrase (quotes, brackets, 、).
+_CLAUSE_BREAK = re.compile(r"[，。；！？：“”‘’（）()、,;:!?\n]")
 
 
 def _theme_score(focus: ev.Focus, pool: Sequence[tuple[int, Passage]], t: ev.Thresholds) -> float:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from assistant import evidence as ev
-from assistant.answer_offline import OfflineAnswerer, _counts_asked, analyze
+from assistant.answer_offline import OfflineAnswerer, _counts_asked, analyze, states_measure
 from tests.test_answers_fakes import make_chunk, passage, region_names
 
 pytestmark = pytest.mark.unit
@@ -147,3 +147,61 @@ def test_a_figure_that_names_what_is_asked_comes_first() -> None:
     unit = terms.unit_pattern()
     assert _counts_asked("全区1739名社区工作者全面定岗小区。", unit, terms.counted) == 2
     assert _counts_asked("抽调12名机关干部下沉。", unit, terms.counted) == 0
+
+
+@pytest.mark.parametrize(
+    ("question", "measure", "counted"),
+    [
+        ("这个合作项目的总投资是多少？", "这个合作项目的总投资", False),
+        ("全镇农民人均可支配收入一共有多少？", "镇农民人均可支配收入", False),  # ten characters
+        ("便民服务队一共有多少名队员？", "队员", True),
+        ("检举有功的人能拿到多少奖金？", "奖金", True),
+        ("帮着找回过多少个走丢的人？", "走丢的人", True),
+        ("两委干部平均多大年纪？", "", False),  # 多大: the question word is the noun
+        ("How many volunteers are there?", "", False),
+    ],
+)
+def test_what_a_figure_question_measures(question, measure, counted) -> None:
+    terms = analyze(question)
+    assert (terms.measure, terms.measure_counted) == (measure, counted)
+
+
+def test_those_few_is_not_how_many() -> None:
+    """那几位 / 这几年 point at people or years; they ask no figure."""
+    terms = analyze("那几位两委干部是怎样带头的？")
+    assert not terms.quantity and terms.units == []
+
+
+def test_a_figure_question_whose_measured_thing_stands_by_no_figure_is_not_found() -> None:
+    """The passages are on the theme and hold figures, but none beside the thing asked for:
+    quoting the other figures would answer a question nobody asked."""
+    texts = [
+        "林场推进对外合作项目，打造集科研培训、样板展示于一体的示范区。",
+        "今年以来，林场完成造林1200亩，管护森林面积达到36万亩。",
+    ]
+    missing = answer("林场推进的对外合作项目总投资是多少？", texts)
+    assert not missing.found and "没有所问的数字" in missing.text and missing.sentences
+    stated = answer(
+        "林场推进的对外合作项目总投资是多少？",
+        [*texts, "对外合作项目总投资2800万元，分三期建设。"],
+    )
+    assert stated.found and "2800万元" in stated.sentences[0].text
+
+
+def test_a_counted_thing_named_in_other_words_and_another_unit_still_answers() -> None:
+    texts = [
+        "“小红伞”志愿项目开展以来，志愿者协助找回走失人员21名，调解纠纷36起。",
+        "志愿服务队坚持每周巡逻，服务群众。",
+    ]
+    draft = answer("“小红伞”志愿项目帮着找回过多少名走丢的人？", texts)
+    assert draft.found and "21名" in draft.sentences[0].text
+    q = analyze("便民服务队一共有多少名队员？")
+    assert not states_measure(
+        "便民服务队的队员们与群众同吃同住，共走访群众15924户。",
+        q.measure,
+        q.unit_pattern(),
+        counted=q.measure_counted,
+    )
+    assert states_measure(
+        "全县组建便民服务队，共有队员860名。", q.measure, q.unit_pattern(), counted=True
+    )
