@@ -142,8 +142,9 @@ class Terms:
     counted: str = ""  # what a how-many question counts, when it says so after the unit
     specific: bool = False  # asks for one named thing (叫什么, 哪几方面), not a range
     who: bool = False  # asks who (谁来当, 由谁负责): a person or the post that does it
-    measure: str = ""  # the words naming what a figure question measures (see measured_phrase)
-    measure_counted: bool = False  # those words follow 多少 (the thing counted), not precede it
+    # The words naming what a figure question measures, and whether they follow 多少 (the
+    # thing counted) or precede it: one or two readings (see measured_phrase).
+    measures: tuple[tuple[str, bool], ...] = ()
 
     @property
     def open(self) -> bool:
@@ -188,7 +189,6 @@ def analyze(question: str, region_names: dict[str, str] | None = None) -> Terms:
         units += ["万元", "亿元", "元"]
     for unit in list(units):
         units += [u for u in _SAME_UNIT.get(unit, ()) if u not in units]
-    measure, counted = measured_phrase(q)
     return Terms(
         question=question,
         quantity=bool(_QUANTITY.search(q)) or bool(units),
@@ -201,8 +201,7 @@ def analyze(question: str, region_names: dict[str, str] | None = None) -> Terms:
         counted=_counted_noun(q[m.end() :], head_only=False)
         if (m := _UNIT_AFTER.search(q))
         else "",
-        measure=measure,
-        measure_counted=counted,
+        measures=measured_phrase(q),
     )
 
 
@@ -218,19 +217,24 @@ _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 MEASURE_REACH = 10  # characters next to 多少 read as naming what is measured
 
 
-def measured_phrase(question: str) -> tuple[str, bool]:
-    """What a figure question asks the amount of: the words after its unit, up to
-    MEASURE_REACH characters ("多少名|队员", "多少位|退下来的老党员", "多少|奖金"), or when
-    nothing follows, as many before 多少/几 once the verbs of amount are dropped ("…项目总
-    投资|是多少", "诉求量比上年同期少|了多少件"). "" when the question asks no figure with
-    多少/几 or names nothing next to it (English; "面积", "比例" are their own noun)."""
+def measured_phrase(question: str) -> tuple[tuple[str, bool], ...]:
+    """What a figure question asks the amount of, as readings (words, counted): the words
+    after 多少 and its unit, up to MEASURE_REACH characters, are the thing counted ("多少名|
+    队员", "多少位|退下来的老党员", "多少|奖金"); as many before 多少/几, once the verbs of
+    amount are dropped, name it when nothing follows ("…项目总投资|是多少") or when what
+    follows starts with a verb ("项目|有几个|实现了…覆盖": both readings are kept, since
+    "走丢的人" starts with one too). () when the question asks no figure with 多少/几 or
+    names nothing next to it (English; "面积", "比例" are their own noun)."""
     q = unicodedata.normalize("NFKC", question)
     m = _UNIT_AFTER.search(q) or _QUANTITY.search(q)
     if m is None or not m.group(0).startswith(("多少", "几")):
-        return "", False
+        return ()
+    readings: list[tuple[str, bool]] = []
     after = _CJK_RUN.match(q[m.end() :])
     if after and len(after.group(0)) >= 2:
-        return after.group(0)[:MEASURE_REACH], True
+        readings.append((after.group(0)[:MEASURE_REACH], True))
+        if _starts_with_noun(after.group(0)):
+            return tuple(readings)
     from assistant.wordseg import default_segmenter
 
     runs = _CJK_RUN.findall(q[: m.start()])
@@ -238,7 +242,9 @@ def measured_phrase(question: str) -> tuple[str, bool]:
     while words and words[-1] in _AMOUNT_GRAMMAR:
         words.pop()
     before = "".join(words)[-MEASURE_REACH:]
-    return (before if len(before) >= 2 else ""), False
+    if len(before) >= 2:
+        readings.append((before, False))
+    return tuple(readings)
 
 
 # ---- sentences ---------------------------------------------------------------------------
@@ -710,8 +716,10 @@ def unanswered_type(terms: Terms, verdict: ev.Verdict, t: ev.Thresholds, lexical
     unit = terms.unit_pattern()
     if unit is not None and not any(unit.search(x) for x in texts):
         return "数字"
-    if terms.measure and not any(
-        states_measure(x, terms.measure, unit, counted=terms.measure_counted) for x in texts
+    if terms.measures and not any(
+        states_measure(x, words, unit, counted=counted)
+        for x in texts
+        for words, counted in terms.measures
     ):
         return "数字"
     if terms.when and not any(_DATE.search(x) for x in texts):
@@ -726,8 +734,24 @@ def unanswered_type(terms: Terms, verdict: ev.Verdict, t: ev.Thresholds, lexical
 # A figure that is an amount: not a year, month, day or ordinal ("2020年", "第3", "5月").
 _AMOUNT = re.compile(
     r"(?<![第\d.])\d+(?:\.\d+)?(?![\d.])(?!\s*(?:年(?!度)|月|日|号|时|届|次会议))"
-    r"|[零〇一二两三四五六七八九十百千万亿]+(?:余|多)?[个项条名家户人位支批类所座元件场期处]"
+    r"|(?<![第零〇一二两三四五六七八九十百千万亿])[零〇一二两三四五六七八九十百千万亿]+(?:余|多)?"
+    r"[个项条名家户人位支批类所座元件场期处]"
 )
+
+
+# The measure word after a bare figure ("11|个|街道"), skipped to reach what it counts.
+_MEASURE_WORD = re.compile(r"^\s*(?:余|多)?[个项条名家户人位支批类所座元件场期处次级张台套]?")
+
+
+def _starts_with_noun(phrase: str) -> bool:
+    """Whether jieba tags the first word of `phrase` a noun (n, ns, nz…)."""
+    import jieba.posseg as pseg  # loaded on the first figure question that needs it
+
+    with _POS_LOCK:
+        first = next(iter(pseg.cut(phrase)), None)
+    return first is not None and first.flag.startswith("n")
+
+
 _CLAUSE = re.compile(r"[^，,。；;！!？?\n]+")
 
 
@@ -749,14 +773,30 @@ def states_measure(
     chars = set(measure) - {"的"}
     need = min(2, len(chars))
     figure = unit or _AMOUNT
+
+    def counts_it(clause: str, m: re.Match[str]) -> bool | None:
+        """True when the noun after the figure names the counted thing, False when it is
+        another noun ("覆盖11个|街道的…中心", "选派1名|业务骨干" for 统计员), None when
+        nothing or no noun follows ("中心15个。", "50名|重返校园")."""
+        noun = _counted_noun(_MEASURE_WORD.sub("", clause[m.end() :], count=1))
+        if not noun:
+            return None
+        if len(chars & set(noun)) >= need:
+            return True
+        return False if _starts_with_noun(noun) else None
+
     for sentence in sentences_of(text):
         shares = counted and len(chars & set(sentence)) >= need
         for clause in _CLAUSE.findall(sentence):
             named = any(p in clause for p in parts)
-            if figure.search(clause) and (named or shares):
-                return True
-            if counted and _AMOUNT.search(clause) and (named or len(chars & set(clause)) >= need):
-                return True
+            own = counted and len(chars & set(clause)) >= need
+            for pattern, ok in ((figure, named or shares), (_AMOUNT, named or own)):
+                for m in pattern.finditer(clause):
+                    says = counts_it(clause, m) if counted else None
+                    if says or (says is None and ok):
+                        return True
+                if not counted:
+                    break  # only a thing counted after 多少 may be counted in another unit
     return False
 
 
