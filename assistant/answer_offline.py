@@ -441,15 +441,19 @@ def _every_part(
     evidence: Sequence[ev.Evidence],
     numbering: Sequence[int],
 ) -> list[Pick]:
-    """A question that asks for a date and a figure ("哪天召开的？共有多少人参加？") is answered
-    by both: when no quoted sentence holds one of them, the best sentence of the same report
-    that does joins right after the first (a report says them in different sentences, and
-    each is scored down for lacking the other)."""
+    """A question that asks for a date and a figure ("哪天召开的？共有多少人参加？"), or asks
+    two things of which one is a figure or a date ("原来喝的是哪儿的水？后来凑了多少钱？"),
+    is answered by every part: when no quoted sentence holds the date or the figure, the
+    best sentence of the same report that does joins right after the first (a report says
+    them in different sentences, and each is scored down for lacking the other)."""
     if not picks:
         return picks
-    unit = scorer.unit_re
-    kinds = [k for k in (_DATE if scorer.terms.when else None, unit) if k is not None]
-    if len(kinds) < 2:
+    questions = [q for q in re.split(r"[？?；;]", scorer.terms.question) if q.strip()]
+    kinds: list[re.Pattern[str]] = []
+    for terms in [analyze(q) for q in questions] if len(questions) > 1 else [scorer.terms]:
+        unit = terms.unit_pattern() or (_AMOUNT if terms.measures else None)
+        kinds += [k for k in (_DATE if terms.when else None, unit) if k is not None]
+    if not kinds or (len(kinds) < 2 and len(questions) < 2):
         return picks
     doc = picks[0].passage.chunk.doc_id
     added: list[Pick] = []

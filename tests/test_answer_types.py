@@ -206,3 +206,15 @@ def test_a_counted_thing_named_in_other_words_and_another_unit_still_answers() -
     # A figure in the unit that counts another noun does not count the asked one.
     text = "从7个乡镇各选派1名业务骨干，组建便民服务队。"
     assert not states_measure(text, measure, unit, counted=counted)
+
+
+def test_each_question_of_a_two_question_ask_is_answered() -> None:
+    """ "原来喝哪儿的水？后来花了多少钱？": the figure of the second question is quoted too,
+    though the first question's 几户 is already met by the first sentence's 9户."""
+    text = (
+        "原来，上岭组地处偏僻，只有9户人家，世代只能从一口山塘取水。喝上自来水一直是他们的"
+        "心愿。今年春天，镇政府和驻村工作队筹集12万元资金，把自来水引到各家各户。"
+    )
+    q = "上岭组的几户人家原来喝的是哪儿的水？后来镇里和工作队花了多少钱把自来水接进家？"
+    draft = answer(q, [text, "推进农村供水工程建设，完善管护机制。"])
+    assert draft.found and "山塘" in draft.text and "12万元" in draft.text
