@@ -80,7 +80,11 @@ _WHO_EN = re.compile(
     r"|\b(secretary|director|head|chairman)\b.*?\bwho\b",
     re.IGNORECASE,
 )
-_DATE = re.compile(r"(?:19|20)\d\d\s*年|\d{1,2}\s*月")
+# A year, a month, a day of the month ("每月10日前", "10号") or a weekday ("每周二").
+_DATE = re.compile(
+    r"(?:19|20)\d\d\s*年|\d{1,2}\s*月|(?<![\d.])\d{1,2}\s*[日号](?!报)"
+    r"|(?:周|星期|礼拜)[一二三四五六日天]"
+)
 # A figure in Arabic or Chinese numerals ("5项", "五级", "两批", "1300余名") with its unit.
 _NUM_UNIT = r"(?:\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千万]+)\s*(?:余|多)?\s*(?:{units})"
 # Shares said in words: 三分之一, 百分之八十, 七成, 过半, 半数.

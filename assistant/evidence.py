@@ -269,7 +269,12 @@ def content_of(question: str, drop: Iterable[str] = ()) -> str:
         text = text.replace(name, _SPLIT)
     text = _WHICH_PLACE.sub(_SPLIT, text)
     words = default_segmenter().words(text)
-    return "".join(_SPLIT if w.strip() in QUESTION_WORDS else w for w in words)
+    return "".join(_SPLIT if _asks(w.strip()) else w for w in words)
+
+
+def _asks(word: str) -> bool:
+    """A question word: listed, or any word jieba forms with 哪 (哪一天, 哪类, 哪种, 哪一级)."""
+    return word in QUESTION_WORDS or word.startswith("哪")
 
 
 # A noun counts as specific from this general-language IDF up (jieba's own table, built from
@@ -395,8 +400,14 @@ def focus(question: str, stats: GramStats, drop: Iterable[str] = ()) -> Focus:
     # passage's coverage alike. Its word says whether that is telling (a term the reports
     # lack: 中德, 总投资) or how the question happens to be put (有人, 一位, 点头, 因此):
     # the latter are common in general Chinese, so they weigh less.
+    # A word jieba's HMM made up (not in its dictionary, not one we added) that the library
+    # never uses is how the question's characters happened to fall ("收支表贴到" gives 表贴,
+    # "坐下来开例会" 来开), not a term: its unused pairs weigh nothing.
     for w in words:
-        factor = general_factor(seg.general_rarity(w.strip())) if len(w.strip()) >= 2 else 1.0
+        w = w.strip()
+        factor = general_factor(seg.general_rarity(w)) if len(w) >= 2 else 1.0
+        if len(w) >= 2 and not seg.known(w):
+            factor = 0.0
         if factor < 1.0:
             for g in grams(w):
                 if g in weights and stats.df.get(g, 0) == 0:

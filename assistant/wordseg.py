@@ -78,6 +78,13 @@ class Segmenter:
             freq = 0 if word in self._added else self._tok.FREQ.get(word, 0)
             return math.log(self._tok.total / (freq + 1))
 
+    def known(self, word: str) -> bool:
+        """Whether `word` is a word of jieba's dictionary or one we added, rather than one
+        its HMM made up from characters it does not know ("收支表|贴到" gives 表贴)."""
+        with self._lock:
+            self._tok.check_initialized()
+            return word in self._added or self._tok.FREQ.get(word, 0) > 0
+
     def words(self, text: str) -> list[str]:
         """Plain jieba words, in order, nothing dropped."""
         with self._lock:

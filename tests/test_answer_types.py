@@ -218,3 +218,20 @@ def test_each_question_of_a_two_question_ask_is_answered() -> None:
     q = "上岭组的几户人家原来喝的是哪儿的水？后来镇里和工作队花了多少钱把自来水接进家？"
     draft = answer(q, [text, "推进农村供水工程建设，完善管护机制。"])
     assert draft.found and "山塘" in draft.text and "12万元" in draft.text
+
+
+@pytest.mark.parametrize(
+    ("question", "text", "key"),
+    [
+        (
+            "每月要在几号之前张贴公布？",
+            "村委会每月把财务数据填写在公布表上，并在每月10日前张贴公布。",
+            "10日前",
+        ),
+        ("村里把每月几号定为党员活动日？", "村里规定每月10号为全村党员集中活动日。", "10号"),
+        ("村里的例会制度定在每个星期哪一天？", "村里实行例会制度，每周二为全村例会日。", "每周二"),
+    ],
+)
+def test_a_day_of_the_month_or_a_weekday_answers_when(question, text, key) -> None:
+    draft = answer(question, [text, "推进基层治理现代化，完善网格管理。"])
+    assert draft.found and key in draft.sentences[0].text

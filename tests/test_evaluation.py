@@ -315,3 +315,16 @@ def test_a_pair_the_library_never_uses_weighs_by_its_general_rarity():
     assert f.weights["有人"] < f.weights["立案"]
     assert f.weights["书记"] == stats.weight("书记")
     assert f.weights["立案"] == stats.weight("立案")
+
+
+@pytest.mark.unit
+def test_made_up_words_and_question_words_are_not_evidence():
+    """表贴 (收支表|贴到, joined by jieba's HMM) and 哪一天 say how the question is put: a
+    passage that never holds them loses nothing by it."""
+    from assistant import evidence as ev
+
+    stats = ev.GramStats(["村务公开栏设在村委会办公室外墙。", "师店村每周二为全村例会日。"] * 5)
+    f = ev.focus("村里的收支表贴到办公室外面哪一天更新？", stats)
+    assert f.weights.get("表贴", 0.0) == 0.0
+    assert "哪一" not in f.weights and "一天" not in f.weights
+    assert f.weights["办公"] == stats.weight("办公")

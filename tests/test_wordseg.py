@@ -41,3 +41,12 @@ def test_general_rarity_reads_the_general_dictionary_not_our_additions():
     seg = Segmenter(extra_words=["某某新区"])
     assert seg.general_rarity("因此") < seg.general_rarity("立案") < seg.general_rarity("某某新区")
     assert seg.general_rarity("某某新区") == seg.general_rarity("没见过的词语组合")
+
+
+def test_known_tells_dictionary_and_added_words_from_made_up_ones():
+    from assistant.wordseg import Segmenter
+
+    seg = Segmenter(extra_words=["某某新区"])
+    assert seg.known("立案") and seg.known("某某新区")
+    made_up = [w for w in seg.words("收支表贴到办公室") if len(w) >= 2 and not seg.known(w)]
+    assert made_up == ["表贴"]  # jieba's HMM joins the characters of two words
