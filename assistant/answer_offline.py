@@ -594,15 +594,23 @@ class OfflineAnswerer:
             on_theme = _theme_score(focus, pool, t) >= (
                 t.region_weak if focus.lexical else t.dense_only_weak
             )
+            absent = self.absent(question) if on_theme else []
             if on_theme and terms.open and not wanted and _several_docs(pool):
                 # A theme over the library ("基层单位怎样推动党建和业务融合？") is answered
                 # by every report that covers it, judged as a comparison judges a region
                 # (`region_weak`): no one passage holds all the words such a question uses.
                 verdict.level = ev.MODERATE
-            else:
-                absent = self.absent(question) if on_theme else []
-                if not absent:
-                    return _emit(not_found_draft(wanted, verdict.level), on_token)
+                absent = None
+            elif on_theme and wanted and not absent:
+                # A question on a region the library covers ("阳春查村账是哪些部门抽查
+                # 的？") is judged as 跨地区比较 judges that region: its reports' closest
+                # passages are quoted as possibly related, not "not found" in chat while
+                # quoted in a comparison. What it asks for (a figure, a date, a name) is
+                # still checked below.
+                verdict.level = ev.MODERATE
+                absent = None
+            elif not absent:
+                return _emit(not_found_draft(wanted, verdict.level), on_token)
         semantic = None
         if not focus.lexical and self.embeddings is not None:
             semantic = self._semantic(question, verdict.evidence)
@@ -719,6 +727,9 @@ def unanswered_type(terms: Terms, verdict: ev.Verdict, t: ev.Thresholds, lexical
     otherwise."""
     cut = t.weak if lexical else t.dense_only_weak
     texts = [_norm(e.passage.chunk.text) for e in verdict.evidence if e.score >= cut]
+    # Below the cut everywhere (a region's closest passages, quoted as possibly related):
+    # the passages that would be quoted must hold it.
+    texts = texts or [_norm(e.passage.chunk.text) for e in verdict.evidence]
     if not texts:
         return ""
     unit = terms.unit_pattern()

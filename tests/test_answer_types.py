@@ -235,3 +235,22 @@ def test_each_question_of_a_two_question_ask_is_answered() -> None:
 def test_a_day_of_the_month_or_a_weekday_answers_when(question, text, key) -> None:
     draft = answer(question, [text, "推进基层治理现代化，完善网格管理。"])
     assert draft.found and key in draft.sentences[0].text
+
+
+def test_a_question_on_a_covered_region_quotes_its_closest_passages_as_related() -> None:
+    """Weak evidence inside a region the library covers: the region's closest passages are
+    quoted as possibly related (as 跨地区比较 would quote them), and what the question asks
+    for is still checked in them."""
+    texts = [
+        "阳春市推行村级阳光财务，在村场店铺、公园、广场、学校等适当位置设置公示牌张贴公示。",
+        "公布表一式三份，留底备案一份，村委会办公场所内张贴一份。",
+    ]
+    ps = [passage(make_chunk(t, region="阳春市", n=i)) for i, t in enumerate(texts, 1)]
+    for p in ps:
+        p.dense_sim = 0.88
+    stats = ev.GramStats([p.chunk.text for p in ps] + ["推进基层治理现代化，完善网格管理。"] * 20)
+    off = OfflineAnswerer({"阳春": "阳春市", "阳春市": "阳春市"}, stats=lambda: stats)
+    draft = off.answer("阳春把村级财务公布表张贴出去时，一般挑哪些老百姓常去的地方？", ps)
+    assert draft.found and draft.evidence == ev.MODERATE and "公园" in draft.text
+    figure = off.answer("阳春村里的公示牌每块造价是多少元？", ps)
+    assert not figure.found and "没有所问的数字" in figure.text
