@@ -587,6 +587,7 @@ class OfflineAnswerer:
             # high as one on their grids): the closest passages are quoted, saying so.
             verdict.level = ev.MODERATE
         absent: list[str] | None = None
+        weak_region = False
         if not verdict.found:
             # Weak evidence over passages on the theme (from the lenient `region_weak` cut)
             # whose library never names a word of the question says which word is missing,
@@ -609,6 +610,7 @@ class OfflineAnswerer:
                 # still checked below.
                 verdict.level = ev.MODERATE
                 absent = None
+                weak_region = True
             elif not absent:
                 return _emit(not_found_draft(wanted, verdict.level), on_token)
         semantic = None
@@ -652,6 +654,14 @@ class OfflineAnswerer:
         if unnamed:
             absent = []
         lacking = "" if absent else unanswered_type(terms, verdict, t, focus.lexical)
+        if lacking and weak_region:
+            # A region's closest passages are weak evidence already; when they do not
+            # hold what is asked for either (a figure the reports never give), quoting
+            # them would only be noise: not found, saying what is missing, no quotes.
+            draft = not_found_draft(wanted, verdict.level)
+            draft.notice = f"相关段落中没有所问的{lacking}"
+            draft.text = f"{OFFLINE_NOT_FOUND_LABEL}\n\n{draft.notice}。{not_found_text(wanted)}"
+            return _emit(draft, on_token)
         if absent or lacking:
             # The reports match the theme but never name what is asked for, or hold no
             # figure (date) of the kind asked: not found, with the closest quotes for the

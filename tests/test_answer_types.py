@@ -254,3 +254,5 @@ def test_a_question_on_a_covered_region_quotes_its_closest_passages_as_related()
     assert draft.found and draft.evidence == ev.MODERATE and "公园" in draft.text
     figure = off.answer("阳春村里的公示牌每块造价是多少元？", ps)
     assert not figure.found and "没有所问的数字" in figure.text
+    # Weak passages that lack the figure too are not quoted.
+    assert figure.sentences == [] and "[1]" not in figure.text
