@@ -46,10 +46,10 @@ CROSSLINGUAL_NOTE = (
 # "哪几个程序" asks which ones, not how many: 几 after 哪 is not a quantity.
 _UNIT_AFTER = re.compile(
     r"(?:多少|(?<![哪那这])几)\s*(平方米|平方公里|公里|千米|人次|万元|亿元|余人|小时|分钟|周岁|"
-    r"[个名位家次项人户元条件所座支场期村套册张岁年天亩吨批类处间级星米台辆])"
+    r"[个名位家次项人户元条件所座支场期村套册张岁年天亩吨批类处间级星米台辆对种轮届份])"
 )
 _QUANTITY = re.compile(
-    r"多少|(?<![哪那这])几[个名位家次项人户条件所座支场期村套批类处年天]|(?<![哪那这])几次|多大|多高|多长|多久|"
+    r"多少|(?<![哪那这])几[个名位家次项人户条件所座支场期村套批类处年天对种轮届份]|(?<![哪那这])几次|多大|多高|多长|多久|"
     r"多深|多宽|多远|多重|比例|占比|"
     r"比率|百分之|数量|人数|面积|金额|规模|how many|how much|what share|percentage",
     re.IGNORECASE,
@@ -189,7 +189,12 @@ def analyze(question: str, region_names: dict[str, str] | None = None) -> Terms:
     if re.search(r"多深|多宽|多远", q) and not units:
         # (not 多长 or 多久: 多长时间 is answered by 每月 or 三个月 as often as by a figure)
         units += ["米", "公里", "千米", "厘米", "m", "km"]
-    if re.search(r"多少钱|资金|经费|金额|投入", q) and not units:
+    # Money is the unit when the question asks how much of it ("投入了多少资金"), not when
+    # it only names funds ("规范集体资金使用方面有哪些制度安排").
+    money = re.search(r"资金|经费|金额|投入", q) and re.search(
+        r"多少|多大|(?<![哪那这])几|how much", q, re.I
+    )
+    if (money or "多少钱" in q) and not units:
         units += ["万元", "亿元", "元"]
     for unit in list(units):
         units += [u for u in _SAME_UNIT.get(unit, ()) if u not in units]

@@ -41,6 +41,10 @@ def test_bigrams_across_two_words_of_the_question_are_not_evidence() -> None:
         ("各地在划分网格方面有哪些做法？", False, False),
         ("党组织如何通过协商议事推动基层治理？", False, False),
         ("一共设立了几个临时党支部？", False, True),
+        ("建设中要拿捏好几对关系？", False, True),  # 几对: how many pairs
+        # Funds named, no amount asked: a theme, not a money question.
+        ("在规范集体资金使用方面有哪些制度安排？", False, False),
+        ("去年共投入了多少资金？", False, True),
     ],
 )
 def test_question_grammar_says_one_thing_or_a_range(question, specific, quantity) -> None:
