@@ -68,6 +68,7 @@ _ORGAN_HEADS = ("委", "长", "政府", "人民政府", "人大", "政协")
 # document_region weights: a mention in the title outweighs many in the body.
 _W_TITLE, _W_OPENING, _W_BODY = 10.0, 3.0, 1.0
 _OPENING_CHARS = 600
+_LEAD_MIN_CHARS = 30  # a body paragraph, not a date or source line
 # Mentions past this point only add to counts already settled (about 1 ms per 1,000 chars).
 _SCAN_CHARS = 50_000
 _DOMINANT_SHARE = 0.5  # a division (with its parts) must hold this share of all mentions
@@ -444,9 +445,14 @@ def document_region(title: str, text: str) -> Division | Literal["全国"] | Non
     if central and not title_named:
         return NATIONAL
     weights: Counter[Division] = Counter()
+    lead = _lead_place(found, _lead_start(context, split))
+    headline: set[Division] = set()
     for m in found:
-        if m.start < split:
+        if m.start >= split and _beside(context, m):
+            continue
+        if m.start < split or m is lead:
             weights[m.division] += _W_TITLE
+            headline.add(m.division)
         elif m.start < split + _OPENING_CHARS:
             weights[m.division] += _W_OPENING
         else:
@@ -454,7 +460,7 @@ def document_region(title: str, text: str) -> Division | Literal["全国"] | Non
     if not weights:
         return NATIONAL if national else None
     total = sum(weights.values())
-    best, anchor = _descend(weights)
+    best, anchor = _descend(weights, headline)
     if national and not title_named and (anchor < _NATIONAL_MIN_MASS or anchor < 0.6 * total):
         return NATIONAL
     if anchor < _DOMINANT_SHARE * total:
@@ -462,8 +468,61 @@ def document_region(title: str, text: str) -> Division | Literal["全国"] | Non
     return best
 
 
-def _descend(weights: Counter[Division]) -> tuple[Division, float]:
+# A clause placing the document's subject by its neighbours ("与河南省商丘市睢阳区接壤",
+# "北距商丘机场50公里", "东靠丁固村"): the places it names are not what the document is
+# about. Chinese geography grammar, not names.
+_NEIGHBOUR = re.compile(
+    r"接壤|毗邻|毗连|相邻|交界|接界|相连|相望|为邻|[东南西北]邻|[东南西北]靠|[东南西北]接|"
+    r"[东南西北]距|距离?[^，。；]{0,20}?\d+(?:\.\d+)?\s*(?:公里|千米|里|km)|"
+    r"\d+(?:\.\d+)?\s*(?:公里|千米|km)"
+)
+_CLAUSE_END = "，,。；;！？!?\n"
+
+
+def _lead_start(text: str, split: int) -> int:
+    """Where the first paragraph of the body starts (past short lines: a date, a source).
+    A division opening it is the subject of the document's lead sentence ("谯城区芦庙镇位于
+    亳州市最北部"), and weighs as the title does."""
+    pos = split
+    while pos < min(len(text), split + _OPENING_CHARS):
+        end = text.find("\n", pos)
+        end = len(text) if end < 0 else end
+        line = text[pos:end]
+        if len(line.strip()) >= _LEAD_MIN_CHARS:
+            return pos + len(line) - len(line.lstrip())
+        pos = end + 1
+    return -1
+
+
+def _lead_place(found: list[Mention], lead: int) -> Mention | None:
+    """The most specific of the divisions written one after another at the start of the
+    lead ("河南省南召县打破……" gives 南召县)."""
+    chain: Mention | None = None
+    pos = lead
+    for m in sorted(found, key=lambda m: m.start):
+        if lead < 0 or m.start < pos:
+            continue
+        if m.start > pos:
+            break
+        chain, pos = m, m.end
+    return chain
+
+
+def _beside(text: str, m: Mention) -> bool:
+    """Whether mention `m` stands in a clause that names a neighbour or a distance."""
+    start = max((text.rfind(c, 0, m.start) for c in _CLAUSE_END), default=-1) + 1
+    ends = [i for c in _CLAUSE_END if (i := text.find(c, m.end)) >= 0]
+    end = min(ends) if ends else len(text)
+    return bool(_NEIGHBOUR.search(text, start, end))
+
+
+def _descend(
+    weights: Counter[Division], headline: set[Division] = frozenset()
+) -> tuple[Division, float]:
     """Walk down province -> city -> county while one part dominates its parent.
+
+    A part the title or the lead sentence names needs only to dominate the other parts,
+    whatever the parent's own mentions: a county's profile names its city often as context.
 
     Returns the division reached and the weight of its province (the document's anchor)."""
 
@@ -484,9 +543,12 @@ def _descend(weights: Counter[Division]) -> tuple[Division, float]:
         if not groups:
             break
         key, key_mass = groups.most_common(1)[0]
-        if chosen is not None and (
-            key_mass < _DOMINANT_SHARE * mass or key_mass < weights.get(chosen, 0.0)
-        ):
+        own = weights.get(chosen, 0.0) if chosen is not None else 0.0
+        if chosen is not None and _names_headline(key, headline):
+            # Among the parent's parts only: the parent named as context does not count.
+            if key_mass < _DOMINANT_SHARE * (mass - own):
+                break
+        elif chosen is not None and (key_mass < _DOMINANT_SHARE * mass or key_mass < own):
             break
         members = {d: w for d, w in pool.items() if group_of(d, level) == key}
         cand = next((d for d in members if d.name == key), None) or _stand_in(key, members, level)
@@ -499,6 +561,10 @@ def _descend(weights: Counter[Division]) -> tuple[Division, float]:
             break
     assert chosen is not None
     return chosen, anchor
+
+
+def _names_headline(key: str, headline: set[Division]) -> bool:
+    return any(d.name == key for d in headline)
 
 
 def _stand_in(name: str, members: dict[Division, float], level: str) -> Division:

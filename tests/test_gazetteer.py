@@ -134,6 +134,22 @@ def test_document_region_stays_at_the_city_when_districts_are_only_examples() ->
     assert document_region("强基固本筑堡垒", text).name == "大连市"
 
 
+def test_a_profile_is_about_the_county_its_lead_names_not_its_neighbours() -> None:
+    """A town's profile opens with its county, names its city often as context, and places
+    itself by neighbours in another province and by distances: none of those is its region."""
+    text = (
+        "发布日期：2020-05-01\n"
+        "龙泉驿区洛带镇位于成都市东部，是成都市著名的客家古镇，与资阳市简阳市和德阳市中江县"
+        "接壤，北距德阳市区60公里，距简阳市30公里。\n"
+        "全镇辖10个村。成都市文化旅游节连续在此举办，成都市民周末常来。"
+    )
+    region = document_region("洛带镇概况", text)
+    assert (region.name, region.city) == ("龙泉驿区", "成都市")
+    # Without the lead the city, named most, stays the region.
+    later = text.replace("龙泉驿区洛带镇位于", "洛带镇位于") + "龙泉驿区已通地铁。"
+    assert document_region("洛带镇概况", later).name == "成都市"
+
+
 def test_document_region_none_without_places() -> None:
     assert document_region("加强党建工作", "我们要继续努力，做好各项工作。") is None
     assert document_region("", "") is None
