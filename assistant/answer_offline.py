@@ -86,7 +86,13 @@ _DATE = re.compile(
     r"|(?:周|星期|礼拜)[一二三四五六日天]"
 )
 # A figure in Arabic or Chinese numerals ("5项", "五级", "两批", "1300余名") with its unit.
-_NUM_UNIT = r"(?:\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千万]+)\s*(?:余|多)?\s*(?:{units})"
+# "作为一名居委干部", "是一个好办法": 一 with a measure word after 作为/成为/是 is an
+# article, not a count.
+_NUM_UNIT = (
+    r"(?:\d+(?:\.\d+)?|(?<!作为)(?<!成为)(?<!身为)(?<!是)(?<!当)一(?![零〇一二两三四五六七八九十百千万])"
+    r"|[零〇一二两三四五六七八九十百千万]*[零〇二两三四五六七八九十百千万][零〇一二两三四五六七八九十百千万]*)"
+    r"\s*(?:余|多)?\s*(?:{units})"
+)
 # Shares said in words: 三分之一, 百分之八十, 七成, 过半, 半数.
 _SHARE_WORDS = (
     r"[零〇一二两三四五六七八九十百千\d]+分之[零〇一二两三四五六七八九十百千\d]+"
@@ -582,6 +588,9 @@ class OfflineAnswerer:
             or any(n in p.chunk.text or n in p.chunk.title for n in places)
             or heads_case(p.chunk.section, heads)
         ]
+        if not terms.open:
+            # One thing asked of a named village: only the reports that name it answer.
+            pool = _naming_local_places(pool, local_places(question, self.stats))
         focus = self.focus(question, passages)
         verdict = ev.assess(focus, [p for _, p in pool], self.thresholds)
         t = self.thresholds or ev.thresholds()
@@ -934,6 +943,68 @@ def _several_docs(pool: Sequence[tuple[int, Passage]]) -> bool:
 
 
 CLOSEST_NOTE = "以下是与问题最接近的原文，供核对（未必回答了问题）："
+
+
+# A town, village or neighbourhood named in a question (大杨镇, 聂关村, 景苑居民区): the
+# two characters before the word that says what kind of place it is.
+_PLACE_KIND = re.compile(r"镇|乡|村|社区|街道|居民区|小区")
+_NOT_A_NAME = re.compile(r"^[各本全该每此这那其某哪新老我贵]")
+
+
+def local_places(question: str, stats: Callable[[], Any] | None) -> list[str]:
+    """Places below a county the question names and the library writes (聂关村 in
+    "大杨镇聂关村的党支部书记是谁？"): not common nouns of jieba's dictionary (全村,
+    贫困村), not a word before 社区/小区 (城市社区; so 光明社区 is missed), not begun by the end
+    of a word (美丽|乡村). The gazetteer holds no towns or villages."""
+    from assistant.wordseg import default_segmenter
+
+    library = stats() if stats is not None else None
+    if library is None or not getattr(library, "n", 0):
+        return []
+    seg = default_segmenter()
+    q = unicodedata.normalize("NFKC", question)
+    out: list[str] = []
+    for m in _PLACE_KIND.finditer(q):
+        a = m.start() - 2
+        if a < 0 or not _CJK_RUN.fullmatch(q[a : m.start()]):
+            continue
+        name = q[a : m.end()]
+        if _NOT_A_NAME.match(name) or seg.known(name) and _common_noun(name):
+            continue  # 全村, 贫困村 (石桥镇 is a word of the dictionary too, and a name)
+        if m.end() - m.start() >= 2 and seg.known(q[a : m.start()]):
+            continue  # 城市|社区, 参与|社区, 老旧|小区: a word before the kind, not a name
+        if seg.known(q[a + 1 : m.end()]) and a > 0 and seg.known(q[a - 1 : a + 1]):
+            continue  # 美丽|乡村
+        if m.end() - m.start() == 1 and seg.known(q[m.start() : m.end() + 1]):
+            continue  # 乡 of 乡村, 村 of 村民: not a kind of place here
+        if library.contains(name) and name not in out:
+            out.append(name)
+    return out
+
+
+def _common_noun(word: str) -> bool:
+    """Whether jieba's dictionary tags `word` a common noun (n), not a name (ns, nr…)."""
+    import jieba.posseg as pseg
+
+    with _POS_LOCK:
+        pseg.dt.tokenizer.check_initialized()
+        return pseg.dt.word_tag_tab.get(word) == "n"
+
+
+def _naming_local_places(
+    pool: list[tuple[int, Passage]], names: Sequence[str]
+) -> list[tuple[int, Passage]]:
+    """The pool cut to the reports whose quoted passages name one of `names`, when some
+    do: a village's secretary is not another report's 副书记."""
+    if not names:
+        return pool
+
+    def names_one(p: Passage) -> bool:
+        c = p.chunk
+        return any(n in c.text or n in c.title or n in c.section for n in names)
+
+    docs = {p.chunk.doc_id for _, p in pool if names_one(p)}
+    return [(i, p) for i, p in pool if p.chunk.doc_id in docs] if docs else pool
 
 
 def not_found_draft(regions: Sequence[str], level: str = ev.WEAK) -> Draft:

@@ -260,3 +260,50 @@ def test_a_question_on_a_covered_region_quotes_its_closest_passages_as_related()
     assert not figure.found and "没有所问的数字" in figure.text
     # Weak passages that lack the figure too are not quoted.
     assert figure.sentences == [] and "[1]" not in figure.text
+
+
+def test_a_village_named_in_the_question_scopes_the_answer_to_reports_naming_it() -> None:
+    """No region covers a village: a question on one ("石桥镇柳溪村的党支部书记是谁？") is
+    answered only from the reports that name it, not by another report's 副书记."""
+    village = [
+        "石桥镇柳溪村位于县城南部，下辖12个自然村，耕地面积5200亩。",
+        "柳溪村党支部组织党员开展产业培训，发展茶叶种植。",
+    ]
+    other = ["街道党工委副书记李明参加了凤鸣社区党支部的组织生活会并讲话。"]
+    ps = [
+        passage(make_chunk(t, region="", n=i, doc_id=f"doc{i // 10}"))
+        for i, t in [(1, village[0]), (2, village[1]), (11, other[0])]
+    ]
+    for p in ps:
+        p.dense_sim = 0.9
+    stats = ev.GramStats([p.chunk.text for p in ps] + ["推进基层治理现代化，完善网格管理。"] * 20)
+    off = OfflineAnswerer({}, stats=lambda: stats)
+    draft = off.answer("石桥镇柳溪村的党支部书记是谁？", ps)
+    assert not draft.found and "李明" not in draft.text
+    # Where the village's own report names its secretary, that is the answer.
+    ps[1] = passage(make_chunk("柳溪村党支部书记王海带领党员发展茶叶种植。", region="", n=2))
+    ps[1].dense_sim = 0.9
+    stats = ev.GramStats([p.chunk.text for p in ps] + ["推进基层治理现代化，完善网格管理。"] * 20)
+    draft = off.answer("石桥镇柳溪村的党支部书记是谁？", ps)
+    assert draft.found and "王海" in draft.sentences[0].text
+
+
+@pytest.mark.parametrize(
+    ("question", "places"),
+    [
+        ("石桥镇柳溪村的党支部书记是谁？", ["石桥镇", "柳溪村"]),
+        ("推进新农村建设和美丽乡村有哪些做法？", []),
+        ("城市社区和全村的党员有多少名？", []),
+    ],
+)
+def test_local_places_are_names_not_words(question, places) -> None:
+    from assistant.answer_offline import local_places
+
+    stats = ev.GramStats(["石桥镇柳溪村", "新农村 美丽乡村", "城市社区 全村"])
+    assert local_places(question, lambda: stats) == places
+
+
+def test_one_with_a_measure_word_after_as_is_an_article_not_a_count() -> None:
+    pattern = analyze("社区党支部现有多少名党员？").unit_pattern()
+    assert not pattern.search("作为一名居委干部，要带头服务居民。")
+    assert pattern.search("党支部共有党员十一名") and pattern.search("现有一名专职党务工作者")
