@@ -155,6 +155,7 @@ class Terms:
     # The words naming what a figure question measures, and whether they follow 多少 (the
     # thing counted) or precede it: one or two readings (see measured_phrase).
     measures: tuple[tuple[str, bool], ...] = ()
+    identifier: bool = False  # asks for a document number, a phone number, a code
 
     @property
     def open(self) -> bool:
@@ -216,8 +217,15 @@ def analyze(question: str, region_names: dict[str, str] | None = None) -> Terms:
         counted=_counted_noun(q[m.end() :], head_only=False)
         if (m := _UNIT_AFTER.search(q))
         else "",
-        measures=measured_phrase(q),
+        # 文号是多少 asks for an identifier (晋某发〔2019〕21号), not an amount of something.
+        measures=() if _IDENTIFIER.search(q) else measured_phrase(q),
+        identifier=bool(_IDENTIFIER.search(q)),
     )
+
+
+_IDENTIFIER = re.compile(r"文号|编号|号码|电话|邮编|代码|字号|发文号")
+# A document number (晋某党发〔2019〕21号, 国发[2023]5号) or a long run of digits (a phone).
+_IDENTIFIER_TEXT = re.compile(r"[〔\[［(（]\s*(?:19|20)\d\d\s*[〕\]］)）]\s*\d+\s*号|\d{5,}")
 
 
 # Grammar around a figure question's noun, not vocabulary: verbs of amount and position
@@ -343,6 +351,8 @@ class SentenceScorer:
                 bonus -= 0.15
         if self.terms.when:
             bonus += 0.2 if _DATE.search(norm) else -0.1
+        if self.terms.identifier and _IDENTIFIER_TEXT.search(norm):
+            bonus += 0.3  # the sentence that gives the number asked for
         if self.terms.role and _names_person_by_role(norm, self.terms.role):
             bonus += 0.3  # who holds the role: the sentence that names them
         elif self.terms.who and _WHO_DOES.search(norm):
@@ -746,7 +756,8 @@ class OfflineAnswerer:
 def unanswered_type(terms: Terms, verdict: ev.Verdict, t: ev.Thresholds, lexical: bool) -> str:
     """What kind of answer the question asks for that no passage holds: "数字" when it asks
     how many of a unit (多少场, 几级) and no passage that counts as evidence (from `weak`
-    up) has a figure in that unit; "时间" when it asks when and none has a date; "人名"
+    up) has a figure in that unit; "时间" when it asks when and none has a date; "编号" when
+    it asks for a document or phone number and none gives one; "人名"
     when it asks who holds a role and no passage names a person beside that role; ""
     otherwise."""
     cut = t.weak if lexical else t.dense_only_weak
@@ -767,6 +778,8 @@ def unanswered_type(terms: Terms, verdict: ev.Verdict, t: ev.Thresholds, lexical
         return "数字"
     if terms.when and not any(_DATE.search(x) for x in texts):
         return "时间"
+    if terms.identifier and not any(_IDENTIFIER_TEXT.search(x) for x in texts):
+        return "编号"
     if terms.role and not any(_names_person_by_role(x, terms.role) for x in texts):
         return "人名"
     if _TITLE_ASKED.search(_norm(terms.question)) and not any("《" in x for x in texts):

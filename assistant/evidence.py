@@ -287,12 +287,14 @@ _THING_FLAGS = ("n", "nz", "vn", "ng", "nl")
 _ASKING = ("多少", "多长", "多久", "多大", "几", "哪", "什么", "怎")
 
 
-# Nouns that name the measure a question asks for (海岸线总长, 党员总数, 投资规模) rather than
-# a thing: like 多少 they say what kind of figure is wanted, and a report answers them with
-# the figure alone ("522.6公里海岸线"), so their absence says nothing. General Chinese.
+# Nouns that name the measure a question asks for (海岸线总长, 党员总数, 投资规模, 文号) rather
+# than a thing: like 多少 they say what kind of figure is wanted, and a report answers them
+# with the figure alone ("522.6公里海岸线", "晋某发〔2019〕21号"), so their absence says
+# nothing. General Chinese.
 MEASURE_WORDS = frozenset(
     """总长 总长度 长度 全长 总数 总量 总额 总计 总和 总值 总规模 规模 数量 数目 人数 总人数
-    个数 次数 金额 面积 总面积 比例 占比 比重 比率 幅度 增幅 速度 总体 整体""".split()
+    个数 次数 金额 面积 总面积 比例 占比 比重 比率 幅度 增幅 速度 总体 整体
+    文号 发文号 编号 号码 字号 代码""".split()
 )
 
 

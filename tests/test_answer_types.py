@@ -307,3 +307,14 @@ def test_one_with_a_measure_word_after_as_is_an_article_not_a_count() -> None:
     pattern = analyze("社区党支部现有多少名党员？").unit_pattern()
     assert not pattern.search("作为一名居委干部，要带头服务居民。")
     assert pattern.search("党支部共有党员十一名") and pattern.search("现有一名专职党务工作者")
+
+
+def test_a_document_number_is_an_identifier_not_an_amount() -> None:
+    texts = [
+        "4月24日，林场党支部组织党员开展集中学习活动。",
+        "集中传达学习了《关于开展“三学三强”活动的通知》（某林党发〔2019〕21号）等文件精神。",
+    ]
+    draft = answer("林场党支部集中学习时传达的通知，文号是多少？", texts)
+    assert draft.found and "〔2019〕21号" in draft.sentences[0].text
+    missing = answer("林场党支部集中学习时传达的通知，文号是多少？", texts[:1])
+    assert not missing.found and "没有所问的编号" in missing.text
