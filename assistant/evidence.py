@@ -326,10 +326,17 @@ def absent_terms(question: str, stats: GramStats, drop: Iterable[str] = ()) -> l
             continue
         if flag not in _THING_FLAGS or any(a in word for a in _ASKING):
             continue
+        if k > 0 and tokens[k - 1][0] in _ANAPHORA:
+            continue  # "示范县这个牌子": the thing already named, in the writer's word
         if idf.get(word, median) < SPECIFIC_IDF or stats.contains(word) or word in out:
             continue
         out.append(word)
     return out
+
+
+# Demonstratives that point back to what the question has just named ("拿到示范县这个牌子
+# 是哪一年", "该项目"): the noun after them renames it.
+_ANAPHORA = frozenset("这个 这 这一 这项 这种 这类 这份 这件 该 此 那个 那 那项".split())
 
 
 # Between the asked thing and the asking word: copulas, adverbs, modals (……的任期是几年,

@@ -309,6 +309,7 @@ def test_quotes_of_a_case_compilation_are_labelled_by_the_case_place() -> None:
         ("政法干警帮教之后，有多少孩子又回学校念书了？", []),  # the writer's own words
         ("2017年深度贫困村基本情况表里，贫困发生率是多少？", []),
         ("“十三五”期间省里和州里派了多少人的搬迁任务？", []),  # jieba's 和州 is no word
+        ("评上第一书记示范村这个牌子是哪一年？", []),  # 这个牌子 renames what was named
     ],
 )
 def test_only_the_thing_asked_for_can_be_missing(question, absent) -> None:
