@@ -320,6 +320,11 @@ def _is_heading(sentence: str, passage: Passage) -> bool:
 SENTENCE_CHAR_WEIGHT = 0.3
 
 
+# How much a mostly foreign-language question's Chinese words (a place name) count against
+# its meaning when sentences are chosen.
+MIXED_NAME_WEIGHT = 0.3
+
+
 class SentenceScorer:
     """Scores sentences for one question: overlap with its focus, the answer type, and the
     evidence of the passage the sentence comes from."""
@@ -364,19 +369,25 @@ class SentenceScorer:
         telling = {g for g, w in self.focus.weights.items() if w >= 1.0}
         return any(telling & ev.grams(f) for f in labelled_figures(text, limit=6))
 
+    def _meaning(self, text: str) -> float:
+        key = _norm(text)
+        if key in self.semantic:
+            return self.semantic[key]
+        # A short sentence quoted with the next one: scored as its first sentence.
+        return max((v for k, v in self.semantic.items() if key.startswith(k)), default=0.0)
+
     def lexical(self, text: str) -> float:
         if not self.focus.lexical:
-            if not self.semantic:
-                return 0.0
-            key = _norm(text)
-            if key in self.semantic:
-                return self.semantic[key]
-            # A short sentence quoted with the next one: scored as its first sentence.
-            return max((v for k, v in self.semantic.items() if key.startswith(k)), default=0.0)
+            return self._meaning(text) if self.semantic else 0.0
         # Shared characters as well as shared pairs: a paraphrase keeps characters (念书 and
         # 重返校园 share none, 学校 and 校园 share 校) when it loses whole words.
         cw = SENTENCE_CHAR_WEIGHT
-        return (1 - cw) * ev.coverage(self.focus, text) + cw * ev.char_coverage(self.focus, text)
+        shared = (1 - cw) * ev.coverage(self.focus, text) + cw * ev.char_coverage(self.focus, text)
+        if self.semantic:
+            # A question in another language naming a place in Chinese ("… in Zhangdian
+            # Township (张店乡)?"): the name says which report, the meaning which sentence.
+            return (1 - MIXED_NAME_WEIGHT) * self._meaning(text) + MIXED_NAME_WEIGHT * shared
+        return shared
 
     def __call__(self, text: str, passage_score: float) -> float:
         score = 0.6 * self.lexical(text) + 0.4 * passage_score + self.type_bonus(text)
@@ -638,7 +649,8 @@ class OfflineAnswerer:
             elif not absent:
                 return _emit(not_found_draft(wanted, verdict.level), on_token)
         semantic = None
-        if not focus.lexical and self.embeddings is not None:
+        foreign = cjk_share_of(question) < 0.5
+        if (not focus.lexical or foreign) and self.embeddings is not None:
             semantic = self._semantic(question, verdict.evidence)
         scorer = SentenceScorer(terms, focus, semantic)
         numbering = [i for i, _ in pool]

@@ -517,3 +517,38 @@ def test_a_count_of_people_is_not_a_count_of_visits() -> None:
     assert pattern.search("共有队员1300余名") and pattern.search("队员1300余人")
     assert analyze("一共慰问了多少人次？").unit_pattern().search("慰问群众1300余人次")
     assert analyze("一共开过多少场会？").unit_pattern().search("共召开107场次")
+
+
+class _KeywordEmbeddings:
+    """Embeddings by one topic word: texts on it point one way, the rest another."""
+
+    def __init__(self, *words: str) -> None:
+        self.words = words
+
+    def _vec(self, text: str) -> list[float]:
+        return [1.0, 0.0] if any(w in text for w in self.words) else [0.0, 1.0]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._vec(text)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [self._vec(t) for t in texts]
+
+
+def test_an_english_question_naming_a_place_in_chinese_picks_sentences_by_meaning() -> None:
+    """ "… in Shiqiao Township (石桥乡)?": the Chinese name says which report, but every
+    sentence of it shares the name or none; the sentence is chosen by meaning."""
+    texts = [
+        "石桥乡蔬菜市场较为红火，蔬菜产品销往10多个大中城市。",
+        "石桥乡地处平原，耕地面积6万多亩，以种植业为主。"
+        "目前，全乡蔬菜批发点60多个，蔬菜经纪人300多名，已成立6个蔬菜协会。",
+    ]
+    ps = [passage(make_chunk(t, region="", n=i)) for i, t in enumerate(texts, 1)]
+    for p in ps:
+        p.dense_sim = 0.9
+    stats = ev.GramStats(texts + ["推进基层治理现代化，完善网格管理。"] * 10)
+    off = OfflineAnswerer(
+        {}, stats=lambda: stats, embeddings=_KeywordEmbeddings("经纪人", "brokers")
+    )
+    draft = off.answer("How many vegetable brokers are there in Shiqiao Township (石桥乡)?", ps)
+    assert draft.found and "300多名" in draft.sentences[0].text
