@@ -54,6 +54,19 @@ _QUANTITY = re.compile(
     r"比率|百分之|数量|人数|面积|金额|规模|how many|how much|what share|percentage",
     re.IGNORECASE,
 )
+# Nouns of amount that ask for a figure only when nothing else is asked: "哪种药材的种植规模
+# 数第一" asks which one, "党员人数" alone asks how many.
+_AMOUNT_NOUNS = frozenset({"数量", "人数", "面积", "金额", "规模"})
+_WHICH = re.compile(r"哪|什么|谁|which|what(?! share)|who", re.IGNORECASE)
+
+
+def _asks_quantity(q: str) -> bool:
+    found = {m.group(0) for m in _QUANTITY.finditer(q)}
+    if not found:
+        return False
+    return not (found <= _AMOUNT_NOUNS and _WHICH.search(q))
+
+
 _WHEN = re.compile(
     r"何时|什么时候|什么时间|哪一年|哪年|哪一天|哪天|哪月|几月|几号|几时|日期|when\b|what date",
     re.IGNORECASE,
@@ -207,7 +220,7 @@ def analyze(question: str, region_names: dict[str, str] | None = None) -> Terms:
         units += [u for u in _SAME_UNIT.get(unit, ()) if u not in units]
     return Terms(
         question=question,
-        quantity=bool(_QUANTITY.search(q)) or bool(units),
+        quantity=_asks_quantity(q) or bool(units),
         units=units,
         when=bool(_WHEN.search(q)),
         regions=regions,

@@ -45,6 +45,9 @@ def test_bigrams_across_two_words_of_the_question_are_not_evidence() -> None:
         # Funds named, no amount asked: a theme, not a money question.
         ("在规范集体资金使用方面有哪些制度安排？", False, False),
         ("去年共投入了多少资金？", False, True),
+        # A noun of amount beside "which" asks which one: the answer is a name.
+        ("哪种作物的种植规模在全县数第一？", True, False),
+        ("全村党员人数是多少？", False, True),
     ],
 )
 def test_question_grammar_says_one_thing_or_a_range(question, specific, quantity) -> None:
