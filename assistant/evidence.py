@@ -405,6 +405,8 @@ def focus(question: str, stats: GramStats, drop: Iterable[str] = ()) -> Focus:
     if any(_CJK_RUN.match(g) for g in gs):
         cs = {c for w in words if len(w.strip()) >= 2 for c in chars(w)}
     weights = {g: stats.weight(g) for g in gs}
+    for g in _mended_pairs(words, stats, seg):
+        weights.setdefault(g, stats.weight(g))
     # A pair the library never uses can match no passage: its weight only lowers every
     # passage's coverage alike. Its word says whether that is telling (a term the reports
     # lack: 中德, 总投资) or how the question happens to be put (有人, 一位, 点头, 因此):
@@ -427,6 +429,22 @@ def focus(question: str, stats: GramStats, drop: Iterable[str] = ()) -> Focus:
         char_weights={c: stats.weight(c) for c in cs},
         question=question,
     )
+
+
+def _mended_pairs(words: list[str], stats: GramStats, seg) -> list[str]:
+    """Pairs across a cut jieba's HMM made ("公务|卡能|不能" for 公务卡能不能): where a word it
+    made up (not in its dictionary) begins with a character that, joined to the word before
+    it, is a term the library writes (公务卡), that pair counts as inside one word."""
+    out: list[str] = []
+    for a, b in zip(words, words[1:], strict=False):
+        a, b = a.strip(), b.strip()
+        if len(a) < 2 or len(b) < 2 or seg.known(b):
+            continue
+        if not (_CJK_RUN.fullmatch(a) and _CJK_RUN.fullmatch(b)):
+            continue
+        if stats.contains(a + b[0]):
+            out.append(a[-1] + b[0])
+    return out
 
 
 # General-language rarity (see Segmenter.general_rarity) below which an unused pair weighs

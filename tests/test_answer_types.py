@@ -321,3 +321,20 @@ def test_a_document_number_is_an_identifier_not_an_amount() -> None:
     assert draft.found and "〔2019〕21号" in draft.sentences[0].text
     missing = answer("林场党支部集中学习时传达的通知，文号是多少？", texts[:1])
     assert not missing.found and "没有所问的编号" in missing.text
+
+
+def test_a_term_cut_by_jiebas_guess_is_mended_by_the_library() -> None:
+    """“公务卡能不能” is cut 公务|卡能 (卡能 made up): 公务卡 is a term the library writes, so
+    its pair 务卡 counts, and the passage that names it answers."""
+    texts = [
+        "严格控制各项开支，自觉执行公务费使用制度，按照规定标准审批。",
+        "加强公务卡管理，对持卡人要加强教育，严禁将公务卡挪为私用。",
+    ]
+    stats = ev.GramStats(texts)
+    f = ev.focus("居委的公务卡能不能拿来办私事？", stats)
+    assert "务卡" in f.weights and "卡能" not in {g for g, w in f.weights.items() if w > 0}
+    ps = [passage(make_chunk(t, n=i)) for i, t in enumerate(texts, 1)]
+    fee, card = ev.score_passages(f, ps)
+    assert card.score > fee.score
+    # A word the library does not write that way gains nothing.
+    assert "务卡" not in ev.focus("居委的公务卡能不能拿来办私事？", ev.GramStats(texts[:1])).weights
