@@ -99,10 +99,10 @@ _DATE = re.compile(
     r"|(?:周|星期|礼拜)[一二三四五六日天]"
 )
 # A figure in Arabic or Chinese numerals ("5项", "五级", "两批", "1300余名") with its unit.
-# "作为一名居委干部", "是一个好办法": 一 with a measure word after 作为/成为/是 is an
-# article, not a count.
+# "作为一名居委干部", "是一个好办法", "每一位党员": 一 with a measure word after 作为, 成为,
+# 是 or 每 is an article (or "each"), not a count.
 _NUM_UNIT = (
-    r"(?:\d+(?:\.\d+)?|(?<!作为)(?<!成为)(?<!身为)(?<!是)(?<!当)一(?![零〇一二两三四五六七八九十百千万])"
+    r"(?:\d+(?:\.\d+)?|(?<!作为)(?<!成为)(?<!身为)(?<!是)(?<!当)(?<!每)一(?![零〇一二两三四五六七八九十百千万])"
     r"|[零〇一二两三四五六七八九十百千万]*[零〇二两三四五六七八九十百千万][零〇一二两三四五六七八九十百千万]*)"
     r"\s*(?:余|多)?\s*(?:{units})"
 )

@@ -309,6 +309,7 @@ def test_local_places_are_names_not_words(question, places) -> None:
 def test_one_with_a_measure_word_after_as_is_an_article_not_a_count() -> None:
     pattern = analyze("社区党支部现有多少名党员？").unit_pattern()
     assert not pattern.search("作为一名居委干部，要带头服务居民。")
+    assert not pattern.search("在座的每一位党员都十分投入。")
     assert pattern.search("党支部共有党员十一名") and pattern.search("现有一名专职党务工作者")
 
 
