@@ -169,6 +169,7 @@ class Terms:
     # thing counted) or precede it: one or two readings (see measured_phrase).
     measures: tuple[tuple[str, bool], ...] = ()
     identifier: bool = False  # asks for a document number, a phone number, a code
+    firm: bool = False  # asks which firm or institution (哪家企业, 哪家公司): a name is the answer
 
     @property
     def open(self) -> bool:
@@ -233,10 +234,17 @@ def analyze(question: str, region_names: dict[str, str] | None = None) -> Terms:
         # 文号是多少 asks for an identifier (晋某发〔2019〕21号), not an amount of something.
         measures=() if _IDENTIFIER.search(q) else measured_phrase(q),
         identifier=bool(_IDENTIFIER.search(q)),
+        firm=bool(_FIRM_ASKED.search(q)),
     )
 
 
 _IDENTIFIER = re.compile(r"文号|编号|号码|电话|邮编|代码|字号|发文号")
+# "由哪家企业建设", "哪家公司": answered by a firm's or an institution's name, which ends in
+# what it is (…有限公司, …集团, …合作社); 企业 alone is said of firms in general.
+_FIRM_ASKED = re.compile(r"哪家|哪一家|which (?:company|firm|enterprise)", re.IGNORECASE)
+_FIRM_NAME = re.compile(
+    r"[\u4e00-\u9fff]{2,}(?:公司|集团|工厂|厂|合作社|银行|医院|影院|影城|酒店|商场|超市|学校)"
+)
 # A document number (晋某党发〔2019〕21号, 国发[2023]5号) or a long run of digits (a phone).
 _IDENTIFIER_TEXT = re.compile(r"[〔\[［(（]\s*(?:19|20)\d\d\s*[〕\]］)）]\s*\d+\s*号|\d{5,}")
 
@@ -371,6 +379,8 @@ class SentenceScorer:
             bonus += 0.2 if _DATE.search(norm) else -0.1
         if self.terms.identifier and _IDENTIFIER_TEXT.search(norm):
             bonus += 0.3  # the sentence that gives the number asked for
+        if self.terms.firm and _FIRM_NAME.search(norm):
+            bonus += 0.3  # the sentence that names a firm
         if self.terms.role and _names_person_by_role(norm, self.terms.role):
             bonus += 0.3  # who holds the role: the sentence that names them
         elif self.terms.who and _WHO_DOES.search(norm):
@@ -782,7 +792,8 @@ def unanswered_type(terms: Terms, verdict: ev.Verdict, t: ev.Thresholds, lexical
     """What kind of answer the question asks for that no passage holds: "数字" when it asks
     how many of a unit (多少场, 几级) and no passage that counts as evidence (from `weak`
     up) has a figure in that unit; "时间" when it asks when and none has a date; "编号" when
-    it asks for a document or phone number and none gives one; "人名"
+    it asks for a document or phone number and none gives one; "单位名称" when it asks which
+    firm and none names one; "人名"
     when it asks who holds a role and no passage names a person beside that role; ""
     otherwise."""
     cut = t.weak if lexical else t.dense_only_weak
@@ -805,6 +816,8 @@ def unanswered_type(terms: Terms, verdict: ev.Verdict, t: ev.Thresholds, lexical
         return "时间"
     if terms.identifier and not any(_IDENTIFIER_TEXT.search(x) for x in texts):
         return "编号"
+    if terms.firm and not any(_FIRM_NAME.search(x) for x in texts):
+        return "单位名称"
     if terms.role and not any(_names_person_by_role(x, terms.role) for x in texts):
         return "人名"
     if _TITLE_ASKED.search(_norm(terms.question)) and not any("《" in x for x in texts):

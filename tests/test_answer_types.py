@@ -339,3 +339,12 @@ def test_a_term_cut_by_jiebas_guess_is_mended_by_the_library() -> None:
     assert card.score > fee.score
     # A word the library does not write that way gains nothing.
     assert "务卡" not in ev.focus("居委的公务卡能不能拿来办私事？", ev.GramStats(texts[:1])).weights
+
+
+def test_which_firm_needs_a_firms_name() -> None:
+    texts = ["柳溪村发展村级集体经济，建成光伏发电项目，年收入达17万元。"]
+    q = "柳溪村的光伏发电项目是由哪家企业建设的？"
+    missing = answer(q, texts)
+    assert not missing.found and "没有所问的单位名称" in missing.text
+    named = answer(q, [texts[0] + "项目由县电力实业有限公司承建。"])
+    assert named.found and "有限公司" in named.text
