@@ -219,6 +219,7 @@ def analyze(question: str, region_names: dict[str, str] | None = None) -> Terms:
         units += ["万元", "亿元", "元"]
     for unit in list(units):
         units += [u for u in _SAME_UNIT.get(unit, ()) if u not in units]
+    identifier = bool(_IDENTIFIER.search(q))
     return Terms(
         question=question,
         quantity=_asks_quantity(q) or bool(units),
@@ -232,8 +233,8 @@ def analyze(question: str, region_names: dict[str, str] | None = None) -> Terms:
         if (m := _UNIT_AFTER.search(q))
         else "",
         # 文号是多少 asks for an identifier (晋某发〔2019〕21号), not an amount of something.
-        measures=() if _IDENTIFIER.search(q) else measured_phrase(q),
-        identifier=bool(_IDENTIFIER.search(q)),
+        measures=() if identifier else measured_phrase(q),
+        identifier=identifier,
         firm=bool(_FIRM_ASKED.search(q)),
     )
 
@@ -713,14 +714,6 @@ class OfflineAnswerer:
         if unnamed:
             absent = []
         lacking = "" if absent else unanswered_type(terms, verdict, t, focus.lexical)
-        if lacking and weak_region:
-            # A region's closest passages are weak evidence already; when they do not
-            # hold what is asked for either (a figure the reports never give), quoting
-            # them would only be noise: not found, saying what is missing, no quotes.
-            draft = not_found_draft(wanted, verdict.level)
-            draft.notice = f"相关段落中没有所问的{lacking}"
-            draft.text = f"{OFFLINE_NOT_FOUND_LABEL}\n\n{draft.notice}。{not_found_text(wanted)}"
-            return _emit(draft, on_token)
         if absent or lacking:
             # The reports match the theme but never name what is asked for, or hold no
             # figure (date) of the kind asked: not found, with the closest quotes for the
@@ -731,11 +724,12 @@ class OfflineAnswerer:
                 draft.notice = f"报告中没有出现{missing}"
             else:
                 draft.notice = f"相关段落中没有所问的{lacking}"
-            draft.text = (
-                f"{OFFLINE_NOT_FOUND_LABEL}\n\n{draft.notice}。"
-                f"{not_found_text(wanted)}\n\n{CLOSEST_NOTE}\n\n{body}"
-            )
-            draft.sentences = sentences
+            draft.text = f"{OFFLINE_NOT_FOUND_LABEL}\n\n{draft.notice}。{not_found_text(wanted)}"
+            if not weak_region:
+                # (A region's closest passages are weak evidence already; lacking what is
+                # asked for too, quoting them would only be noise.)
+                draft.text += f"\n\n{CLOSEST_NOTE}\n\n{body}"
+                draft.sentences = sentences
             return _emit(draft, on_token)
         note = MODERATE_NOTE if verdict.level == ev.MODERATE else ""
         if crosslingual:
