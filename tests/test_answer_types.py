@@ -348,3 +348,10 @@ def test_which_firm_needs_a_firms_name() -> None:
     assert not missing.found and "没有所问的单位名称" in missing.text
     named = answer(q, [texts[0] + "项目由县电力实业有限公司承建。"])
     assert named.found and "有限公司" in named.text
+
+
+def test_library_contains_is_a_verbatim_search_whatever_the_shortcut() -> None:
+    texts = ["公务卡管理制度", "党员活动中心ABC2019年建成", "村级财务公开"]
+    stats = ev.GramStats(texts)
+    for term in ["公务卡", "务卡管", "ABC2019", "2019年建成", "卡管理制度党员", "财务公示", "Ｂ"]:
+        assert stats.contains(term) == any(ev.normalize(term) in ev.normalize(t) for t in texts)
